@@ -1,0 +1,117 @@
+"""A Bundle: one alliance's documents, loaded, checked and cross-referenced."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from registry.catalogue import DEFAULT_HORIZON, RULE_PARAMETERS, RULES
+from registry.dimensions import Space
+from registry.model import (
+    Alliance,
+    AnyDocument,
+    Contract,
+    Duration,
+    EscalationLevel,
+    Partner,
+    PolicySet,
+    Waiver,
+)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a document came from, so findings and SARIF can point at it."""
+
+    file: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Effective rule settings: the catalogue's defaults under a PolicySet."""
+
+    name: str
+    horizon: Duration
+    severities: dict[str, str]
+    parameters: dict[str, dict[str, Duration]]
+
+    @classmethod
+    def from_set(cls, policy: PolicySet | None) -> Policy:
+        severities = {rule.id: rule.severity for rule in RULES.values()}
+        parameters = {rule: dict(values) for rule, values in RULE_PARAMETERS.items()}
+        horizon = DEFAULT_HORIZON
+        name = "default"
+        if policy is not None:
+            name = policy.metadata.name
+            horizon = policy.spec.horizon
+            for rule, setting in policy.spec.rules.items():
+                if setting.severity is not None:
+                    severities[rule] = setting.severity
+                for key, value in (
+                    ("acknowledgeWithin", setting.acknowledge_within),
+                    ("resolveWithin", setting.resolve_within),
+                ):
+                    if value is not None:
+                        parameters.setdefault(rule, {})[key] = value
+        return cls(name, horizon, severities, parameters)
+
+
+@dataclass
+class Bundle:
+    alliance: Alliance
+    space: Space
+    partners: dict[str, Partner]
+    contracts: list[Contract]
+    waivers: list[Waiver]
+    policy: Policy
+    origins: dict[str, Origin] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.alliance.metadata.name
+
+    def documents(self) -> list[AnyDocument]:
+        docs: list[AnyDocument] = [self.alliance]
+        docs += sorted(self.partners.values(), key=lambda d: d.name)
+        docs += self.contracts
+        docs += self.waivers
+        return docs
+
+    def escalation(self, contract: Contract) -> list[EscalationLevel]:
+        chain = contract.spec.escalation
+        if chain is None:
+            return []
+        if isinstance(chain, str):
+            return self.alliance.spec.escalation_chains.get(chain, [])
+        return chain
+
+    def face_partners(self) -> set[str]:
+        return {claim.partner for claim in self.alliance.spec.customer_face}
+
+    def authority_email(self, name: str) -> str | None:
+        for authority in self.alliance.spec.authorities:
+            if authority.name == name:
+                return authority.email
+        return None
+
+
+def is_active(contract: Contract, day: dt.date) -> bool:
+    effective = contract.spec.effective
+    if effective is None:
+        return True
+    if effective.from_ is not None and day < effective.from_:
+        return False
+    return effective.until is None or day < effective.until
+
+
+def summary(bundle: Bundle) -> dict[str, Any]:
+    return {
+        "alliance": bundle.name,
+        "partners": len(bundle.partners),
+        "contracts": len(bundle.contracts),
+        "waivers": len(bundle.waivers),
+        "cells": bundle.space.cells,
+    }

@@ -1,0 +1,210 @@
+"""Dimension trees, numbered so that every node is one interval of leaves.
+
+Leaves are numbered in pre-order, so the leaves under any node are contiguous:
+a node is the half-open interval `[lo, hi)`. A selector is then a union of
+intervals per dimension (a *span*), and a claim a union of boxes, which is what
+lets the engine work on regions without ever listing cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from math import prod
+from typing import Any
+
+# A span: sorted, disjoint, non-adjacent half-open intervals of leaf numbers.
+Interval = tuple[int, int]
+Span = tuple[Interval, ...]
+Box = tuple[Span, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+    lo: int
+    hi: int
+    depth: int
+    parent: str | None
+    children: tuple[str, ...]
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children
+
+
+@dataclass(frozen=True, slots=True)
+class TreeError:
+    path: tuple[str | int, ...]  # below the dimension, as in the document
+    message: str
+
+
+@dataclass
+class Dimension:
+    name: str
+    nodes: dict[str, Node]
+    leaves: list[str]
+    roots: tuple[str, ...]
+    _leaf_index: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._leaf_index = {leaf: i for i, leaf in enumerate(self.leaves)}
+
+    @property
+    def size(self) -> int:
+        return len(self.leaves)
+
+    @property
+    def full(self) -> Span:
+        return ((0, self.size),)
+
+    def leaf_index(self, leaf: str) -> int:
+        return self._leaf_index[leaf]
+
+    def span(self, names: Iterable[str]) -> Span:
+        return normalize((self.nodes[n].lo, self.nodes[n].hi) for n in names)
+
+    def cover(self, span: Span) -> list[str]:
+        """The fewest nodes whose leaves are exactly `span`, in tree order:
+        a node stands for its children when all of them are in."""
+        out: list[str] = []
+
+        def visit(name: str) -> None:
+            node = self.nodes[name]
+            inside = overlap(span, node.lo, node.hi)
+            if inside == node.hi - node.lo:
+                out.append(name)
+            elif inside:
+                for child in node.children:
+                    visit(child)
+
+        for root in self.roots:
+            visit(root)
+        return out
+
+
+def overlap(span: Span, lo: int, hi: int) -> int:
+    """How many leaves of `[lo, hi)` the span holds."""
+    return sum(max(0, min(b, hi) - max(a, lo)) for a, b in span)
+
+
+def normalize(intervals: Iterable[Interval]) -> Span:
+    out: list[list[int]] = []
+    for lo, hi in sorted(intervals):
+        if lo >= hi:
+            continue
+        if out and lo <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return tuple((a, b) for a, b in out)
+
+
+def span_size(span: Span) -> int:
+    return sum(b - a for a, b in span)
+
+
+def span_leaves(span: Span) -> Iterator[int]:
+    for a, b in span:
+        yield from range(a, b)
+
+
+def build(name: str, tree: Any) -> tuple[Dimension | None, list[TreeError]]:
+    """Number a tree given as a mapping, a list of leaf names, or null (a leaf)."""
+    nodes: dict[str, Node] = {}
+    leaves: list[str] = []
+    errors: list[TreeError] = []
+    first_seen: dict[str, tuple[str | int, ...]] = {}
+
+    def children_of(
+        subtree: Any, path: tuple[str | int, ...]
+    ) -> list[tuple[str, Any, tuple[str | int, ...]]]:
+        if subtree is None:
+            return []
+        if isinstance(subtree, Mapping):
+            return [(str(k), v, (*path, str(k))) for k, v in subtree.items()]
+        if isinstance(subtree, Sequence) and not isinstance(subtree, str):
+            return [(str(v), None, (*path, i)) for i, v in enumerate(subtree)]
+        errors.append(
+            TreeError(
+                path, "a tree is a mapping of nodes, a list of leaf names, or null for a leaf"
+            )
+        )
+        return []
+
+    def add(
+        node: str, subtree: Any, path: tuple[str | int, ...], depth: int, parent: str | None
+    ) -> None:
+        if node in first_seen:
+            where = "$" + "".join(
+                f"[{p}]" if isinstance(p, int) else f".{p}" for p in first_seen[node]
+            )
+            errors.append(
+                TreeError(
+                    path,
+                    f"duplicate node '{node}' in dimension '{name}' (first at dimension path {where}); node names must be unique within a dimension",
+                )
+            )
+            return
+        first_seen[node] = path
+        lo = len(leaves)
+        kids = children_of(subtree, path)
+        if not kids:
+            leaves.append(node)
+        for child, sub, child_path in kids:
+            add(child, sub, child_path, depth + 1, node)
+        nodes[node] = Node(
+            node,
+            lo,
+            len(leaves),
+            depth,
+            parent,
+            tuple(c for c, _, _ in kids if c in nodes and nodes[c].parent == node),
+        )
+
+    roots = children_of(tree, ())
+    for root, sub, path in roots:
+        add(root, sub, path, 0, None)
+    if not leaves and not errors:
+        errors.append(TreeError((), f"dimension '{name}' has no leaves; list at least one node"))
+    if errors:
+        return None, errors
+    return Dimension(name, nodes, leaves, tuple(r for r, _, _ in roots)), []
+
+
+@dataclass
+class Space:
+    """The ordered dimensions of an alliance: every cell is one leaf of each."""
+
+    dimensions: tuple[Dimension, ...]
+    by_name: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.by_name = {d.name: i for i, d in enumerate(self.dimensions)}
+
+    @property
+    def cells(self) -> int:
+        return prod(d.size for d in self.dimensions)
+
+    @property
+    def names(self) -> list[str]:
+        return [d.name for d in self.dimensions]
+
+    def box(self, where: Mapping[str, Sequence[str]] | None) -> Box:
+        """The box a `where` selector names; an omitted dimension is whole."""
+        where = where or {}
+        return tuple(d.span(where[d.name]) if d.name in where else d.full for d in self.dimensions)
+
+    def region(self, box: Box) -> dict[str, list[str]]:
+        """A box in the alliance's own node names; whole dimensions are left out."""
+        out: dict[str, list[str]] = {}
+        for dim, span in zip(self.dimensions, box, strict=True):
+            if span != dim.full:
+                out[dim.name] = dim.cover(span)
+        return out
+
+    def example(self, box: Box) -> dict[str, str]:
+        return {d.name: d.leaves[span[0][0]] for d, span in zip(self.dimensions, box, strict=True)}
+
+    def box_cells(self, box: Box) -> int:
+        return prod(span_size(s) for s in box)

@@ -1,0 +1,305 @@
+"""The documents of the contract language as msgspec Structs.
+
+One `Base` forbids unknown fields everywhere; the five kinds form a tagged union on
+`kind`. Durations get their own type because the language allows weeks (`P2W`),
+which msgspec's built-in timedelta parser refuses, and refuses years and months,
+which have no fixed length.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, field
+
+API_VERSION = "alliance-registry/v1"
+SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+DURATION_PATTERN = r"^P(?!$)(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$"
+_DURATION_RE = re.compile(DURATION_PATTERN)
+_UNIT_SECONDS = {"W": 604800, "D": 86400, "H": 3600, "M": 60}
+
+
+class Duration(dt.timedelta):
+    """An ISO 8601 duration of weeks, days, hours, minutes and seconds."""
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        match = _DURATION_RE.match(text)
+        if match is None:
+            raise ValueError(f"malformed duration {text!r}")
+        weeks, days, _, hours, minutes, seconds, _ = match.groups()
+        total = 0.0
+        for part, unit in ((weeks, "W"), (days, "D"), (hours, "H"), (minutes, "M")):
+            if part:
+                total += int(part[:-1]) * _UNIT_SECONDS[unit]
+        if seconds:
+            total += float(seconds[:-1])
+        return cls(seconds=total)
+
+    @classmethod
+    def of(cls, delta: dt.timedelta) -> Duration:
+        return cls(seconds=delta.total_seconds())
+
+    def iso(self) -> str:
+        """The canonical text: the largest units first, weeks written as days."""
+        total = int(self.total_seconds())
+        days, rest = divmod(total, 86400)
+        hours, rest = divmod(rest, 3600)
+        minutes, seconds = divmod(rest, 60)
+        time = "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n)
+        text = "P" + (f"{days}D" if days else "") + (f"T{time}" if time else "")
+        return text if text != "P" else "PT0S"
+
+    def __str__(self) -> str:
+        return self.iso()
+
+
+Slug = Annotated[str, Meta(pattern=SLUG_PATTERN)]
+Text = Annotated[str, Meta(min_length=1)]
+Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+$")]
+# A selector: dimension -> the nodes it takes; an omitted dimension is the whole dimension.
+Where = dict[Slug, Annotated[list[Slug], Meta(min_length=1)]]
+# Trees are recursive; their shape is checked by the schema ($defs/Tree) and the
+# dimensions module, so the Struct keeps the decoded value as it came.
+TreeValue = Annotated[Any, Meta(extra_json_schema={"$ref": "#/$defs/Tree"})]
+
+
+class Base(
+    msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True, rename="camel"
+):
+    pass
+
+
+class Metadata(Base):
+    name: Slug
+    alliance: Slug | None = None
+    title: str | None = None
+    description: str | None = None
+    labels: dict[str, str] = {}
+
+
+class Money(Base):
+    amount: Annotated[float, Meta(ge=0)]
+    currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
+
+
+class FaceAuthority(Base):
+    compel_response_within: Duration | None = None
+    credit_up_to: Money | None = None
+    dispatch: bool = False
+
+
+class EscalationLevel(Base):
+    after: Duration
+    # A contact of the contract's partner, or `authority:<name>`.
+    to: Annotated[str, Meta(pattern=r"^(authority:)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
+
+
+class Claim(Base):
+    where: Where
+    except_: list[Where] = field(default_factory=list, name="except")
+
+
+class FaceClaim(Claim, kw_only=True):
+    partner: Slug
+
+
+class Authority(Base):
+    name: Slug
+    title: str | None = None
+    email: Email | None = None
+    phone: str | None = None
+
+
+class AllianceSpec(Base):
+    authority: Slug
+    authorities: Annotated[list[Authority], Meta(min_length=1)]
+    dimensions: dict[Slug, TreeValue]
+    customer_face: list[FaceClaim]
+    policy: Slug = "default"
+    face_authority: FaceAuthority | None = None
+    escalation_chains: dict[Slug, Annotated[list[EscalationLevel], Meta(min_length=1)]] = {}
+
+
+class Contact(Base):
+    name: Slug
+    title: str | None = None
+    email: Email | None = None
+    phone: str | None = None
+
+
+EndpointType = Literal["tmf621", "webhook", "email", "queue"]
+
+
+class Endpoint(Base):
+    name: Slug
+    type: EndpointType
+    address: Text
+
+
+class PartnerSpec(Base):
+    legal_name: Text
+    contacts: list[Contact] = []
+    endpoints: list[Endpoint] = []
+
+
+class Effective(Base):
+    from_: dt.date | None = field(default=None, name="from")
+    until: dt.date | None = None
+
+
+class Consulted(Base):
+    partner: Slug
+    where: Where | None = None
+    respond_within: Duration | None = None
+
+
+HandoffMode = Literal["retain", "consult", "transfer"]
+
+
+class Handoff(Base):
+    endpoint: Slug
+    mode: HandoffMode
+    where: Where | None = None
+    acknowledge_within: Duration | None = None
+    resolve_within: Duration | None = None
+    requires: list[Text] = []
+
+
+DeliveryModel = Literal[
+    "face-to-face",
+    "e-commerce",
+    "subscription",
+    "on-demand",
+    "freemium",
+    "self-service",
+    "mobile-app",
+    "franchise",
+    "outsourcing",
+    "peer-to-peer",
+    "direct-to-consumer",
+    "virtual",
+    "hybrid",
+]
+
+
+class ContractSpec(Base):
+    partner: Slug
+    effective: Effective | None = None
+    delivery_model: DeliveryModel | None = None
+    scope: list[Claim] = []
+    accountable: list[Claim] = []
+    consulted: list[Consulted] = []
+    handoffs: list[Handoff] = []
+    # A chain name from the Alliance, or the levels written out.
+    escalation: Slug | Annotated[list[EscalationLevel], Meta(min_length=1)] | None = None
+    grants_face: FaceAuthority | None = None
+
+
+class WaiverSpec(Base):
+    rule: Slug
+    where: Where
+    reason: Text
+    approved_by: Slug
+    expires: dt.date
+
+
+Severity = Literal["error", "warning", "info", "off"]
+
+
+class RuleSetting(Base):
+    severity: Severity | None = None
+    # Parameters of `sla-bound`; the loader refuses them on other rules.
+    acknowledge_within: Duration | None = None
+    resolve_within: Duration | None = None
+
+
+class PolicySetSpec(Base):
+    horizon: Duration = field(default_factory=lambda: Duration(days=90))
+    rules: dict[Slug, RuleSetting] = {}
+
+
+class Document(Base, tag_field="kind"):
+    api_version: Literal["alliance-registry/v1"]
+    metadata: Metadata
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    @property
+    def ref(self) -> str:
+        """How findings and errors name the document: `Contract/fastnet-internet`."""
+        return f"{self.kind}/{self.metadata.name}"
+
+
+class Alliance(Document, tag="Alliance"):
+    spec: AllianceSpec
+
+
+class Partner(Document, tag="Partner"):
+    spec: PartnerSpec
+
+
+class Contract(Document, tag="Contract"):
+    spec: ContractSpec
+
+
+class Waiver(Document, tag="Waiver"):
+    spec: WaiverSpec
+
+
+class PolicySet(Document, tag="PolicySet"):
+    spec: PolicySetSpec
+
+
+AnyDocument = Alliance | Partner | Contract | Waiver | PolicySet
+KINDS: dict[str, type[AnyDocument]] = {
+    cls.__name__: cls for cls in (Alliance, Partner, Contract, Waiver, PolicySet)
+}
+# Which kinds carry `metadata.alliance`: required, optional or forbidden.
+ALLIANCE_FIELD: dict[str, Literal["required", "optional", "never"]] = {
+    "Alliance": "never",
+    "Partner": "required",
+    "Contract": "required",
+    "Waiver": "required",
+    "PolicySet": "optional",
+}
+
+
+def dec_hook(type_: type, value: Any) -> Any:
+    if type_ is Duration and isinstance(value, str):
+        return Duration.parse(value)
+    raise NotImplementedError(f"cannot decode {type_!r}")
+
+
+def enc_hook(value: Any) -> Any:
+    if isinstance(value, Duration):
+        return value.iso()
+    raise NotImplementedError(f"cannot encode {type(value)!r}")
+
+
+def schema_hook(type_: type) -> dict[str, Any]:
+    if type_ is Duration:
+        return {
+            "type": "string",
+            "pattern": DURATION_PATTERN,
+            "description": "ISO 8601 duration of weeks, days, hours, minutes, seconds: PT4H, P2D",
+        }
+    raise NotImplementedError(f"no schema for {type_!r}")
+
+
+def to_builtins(document: AnyDocument) -> Any:
+    """The document as JSON-ready data, in the field names of the language."""
+    return msgspec.to_builtins(document, enc_hook=enc_hook)
+
+
+def from_builtins(data: Any, kind: type[AnyDocument]) -> AnyDocument:
+    return msgspec.convert(data, kind, dec_hook=dec_hook)

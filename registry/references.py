@@ -1,0 +1,389 @@
+"""Cross-document checks: documents grouped into alliances, names unique, every
+reference (partner, dimension, node, endpoint, contact, chain, authority, rule)
+resolved, with a "did you mean" for every miss."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from registry.bundle import Bundle, Origin, Policy
+from registry.catalogue import CELL_RULES, RULE_PARAMETERS, RULES
+from registry.dimensions import Dimension, Space, build
+from registry.messages import suggest, unknown
+from registry.model import (
+    Alliance,
+    AnyDocument,
+    Claim,
+    Contract,
+    EscalationLevel,
+    Partner,
+    PolicySet,
+    Waiver,
+)
+from registry.yamlnodes import Parsed
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Located:
+    document: AnyDocument
+    file: str
+    parsed: Parsed
+
+
+Report = Callable[[Located, Path, str], None]
+
+
+def assemble(
+    items: Sequence[Located], report: Report, invalid_alliances: frozenset[str] = frozenset()
+) -> list[Bundle]:
+    """Group documents into bundles. `invalid_alliances` names Alliance documents that
+    failed their own checks: their members are not told the alliance is unknown."""
+    alliances: dict[str, Located] = {}
+    members: dict[str, list[Located]] = {}
+    global_policies: dict[str, Located] = {}
+    seen: dict[tuple[str, str | None, str], Located] = {}
+    for item in items:
+        doc = item.document
+        key = (doc.kind, doc.metadata.alliance, doc.metadata.name)
+        if key in seen:
+            first = seen[key]
+            scope = f" in alliance '{doc.metadata.alliance}'" if doc.metadata.alliance else ""
+            report(
+                item,
+                ("metadata", "name"),
+                f"duplicate {doc.kind} '{doc.name}'{scope} (first in {first.file}:{first.parsed.line}); "
+                "rename one of them",
+            )
+            continue
+        seen[key] = item
+        if isinstance(doc, Alliance):
+            alliances[doc.name] = item
+        elif doc.metadata.alliance is None and isinstance(doc, PolicySet):
+            global_policies[doc.name] = item
+        else:
+            members.setdefault(str(doc.metadata.alliance), []).append(item)
+    for alliance, group in members.items():
+        if alliance not in alliances and alliance not in invalid_alliances:
+            for item in group:
+                report(
+                    item,
+                    ("metadata", "alliance"),
+                    unknown("alliance", alliance, sorted(alliances))
+                    if alliances
+                    else f"unknown alliance '{alliance}': no Alliance document of that name was loaded; "
+                    "load its alliance.yaml too",
+                )
+    for policy in global_policies.values():
+        _check_policy(policy, report)
+    bundles = []
+    for name in sorted(alliances):
+        bundle = _bundle(alliances[name], members.get(name, []), global_policies, items, report)
+        if bundle is not None:
+            bundles.append(bundle)
+    return bundles
+
+
+def _bundle(
+    alliance_item: Located,
+    group: list[Located],
+    global_policies: Mapping[str, Located],
+    everything: Sequence[Located],
+    report: Report,
+) -> Bundle | None:
+    alliance = alliance_item.document
+    assert isinstance(alliance, Alliance)
+    space = _space(alliance_item, report)
+    partners = {i.document.name: i for i in group if isinstance(i.document, Partner)}
+    local_policies = {i.document.name: i for i in group if isinstance(i.document, PolicySet)}
+    check = _Checker(alliance_item, space, partners, report, everything)
+    check.alliance()
+    for item in group:
+        if isinstance(item.document, Partner):
+            check.partner(item)
+        elif isinstance(item.document, Contract):
+            check.contract(item)
+        elif isinstance(item.document, Waiver):
+            check.waiver(item)
+        elif isinstance(item.document, PolicySet):
+            _check_policy(item, report)
+    policy_name = alliance.spec.policy
+    policy_item = local_policies.get(policy_name) or global_policies.get(policy_name)
+    if policy_item is None and policy_name != "default":
+        known = sorted({*local_policies, *global_policies, "default"})
+        report(
+            alliance_item,
+            ("spec", "policy"),
+            unknown("PolicySet", policy_name, known) + "; load the PolicySet's file too",
+        )
+    if space is None or check.failed:
+        return None
+    policy_doc = policy_item.document if policy_item else None
+    assert policy_doc is None or isinstance(policy_doc, PolicySet)
+    used = [alliance_item, *group] + ([policy_item] if policy_item else [])
+    return Bundle(
+        alliance=alliance,
+        space=space,
+        partners={
+            n: i.document for n, i in sorted(partners.items()) if isinstance(i.document, Partner)
+        },
+        contracts=sorted(
+            (i.document for i in group if isinstance(i.document, Contract)), key=lambda c: c.name
+        ),
+        waivers=sorted(
+            (i.document for i in group if isinstance(i.document, Waiver)), key=lambda w: w.name
+        ),
+        policy=Policy.from_set(policy_doc),
+        origins={i.document.ref: Origin(i.file, i.parsed.line, i.parsed.column) for i in used},
+    )
+
+
+def _space(item: Located, report: Report) -> Space | None:
+    alliance = item.document
+    assert isinstance(alliance, Alliance)
+    dims: list[Dimension] = []
+    ok = True
+    for name, tree in alliance.spec.dimensions.items():
+        dim, errors = build(name, tree)
+        for error in errors:
+            report(item, ("spec", "dimensions", name, *error.path), error.message)
+        if dim is None:
+            ok = False
+        else:
+            dims.append(dim)
+    if "category" not in alliance.spec.dimensions:
+        report(
+            item,
+            ("spec", "dimensions"),
+            "missing the required dimension 'category' (the complaint taxonomy); add it",
+        )
+        ok = False
+    return Space(tuple(dims)) if ok else None
+
+
+class _Checker:
+    """Reference checks for the documents of one alliance."""
+
+    def __init__(
+        self,
+        alliance: Located,
+        space: Space | None,
+        partners: Mapping[str, Located],
+        report: Report,
+        everything: Sequence[Located],
+    ) -> None:
+        self.alliance_item = alliance
+        doc = alliance.document
+        assert isinstance(doc, Alliance)
+        self.doc = doc
+        self.space = space
+        self.partners = partners
+        self._report = report
+        self.failed = False
+        self.authorities = [a.name for a in doc.spec.authorities]
+        self.everything = everything
+
+    def report(self, item: Located, path: Path, message: str) -> None:
+        self.failed = True
+        self._report(item, path, message)
+
+    def alliance(self) -> None:
+        item, spec = self.alliance_item, self.doc.spec
+        self._unique(item, [a.name for a in spec.authorities], ("spec", "authorities"), "authority")
+        if spec.authority not in self.authorities:
+            self.report(
+                item, ("spec", "authority"), unknown("authority", spec.authority, self.authorities)
+            )
+        for i, claim in enumerate(spec.customer_face):
+            self._partner_ref(item, claim.partner, ("spec", "customerFace", i, "partner"))
+            self._claim(item, claim, ("spec", "customerFace", i))
+        for chain, levels in spec.escalation_chains.items():
+            for j, level in enumerate(levels):
+                self._authority_level(item, level, ("spec", "escalationChains", chain, j, "to"))
+
+    def partner(self, item: Located) -> None:
+        doc = item.document
+        assert isinstance(doc, Partner)
+        self._unique(item, [c.name for c in doc.spec.contacts], ("spec", "contacts"), "contact")
+        self._unique(item, [e.name for e in doc.spec.endpoints], ("spec", "endpoints"), "endpoint")
+
+    def contract(self, item: Located) -> None:
+        doc = item.document
+        assert isinstance(doc, Contract)
+        spec = doc.spec
+        partner = self._partner_ref(item, spec.partner, ("spec", "partner"))
+        effective = spec.effective
+        if effective and effective.from_ and effective.until and effective.until <= effective.from_:
+            self.report(
+                item,
+                ("spec", "effective", "until"),
+                f"until ({effective.until}) is not after from ({effective.from_}); "
+                "until is exclusive: write a later date",
+            )
+        for section in ("scope", "accountable"):
+            for i, claim in enumerate(getattr(spec, section)):
+                self._claim(item, claim, ("spec", section, i))
+        for i, consulted in enumerate(spec.consulted):
+            self._partner_ref(item, consulted.partner, ("spec", "consulted", i, "partner"))
+            self._where(item, consulted.where, ("spec", "consulted", i, "where"))
+        endpoints = [e.name for e in partner.spec.endpoints] if partner else []
+        for i, handoff in enumerate(spec.handoffs):
+            self._where(item, handoff.where, ("spec", "handoffs", i, "where"))
+            if partner and handoff.endpoint not in endpoints:
+                self.report(
+                    item,
+                    ("spec", "handoffs", i, "endpoint"),
+                    unknown(
+                        "endpoint", handoff.endpoint, endpoints, of=f"of partner '{spec.partner}'"
+                    )
+                    if endpoints
+                    else f"partner '{spec.partner}' declares no endpoints; add one to its Partner document",
+                )
+        self._escalation(item, doc, partner)
+
+    def _escalation(self, item: Located, doc: Contract, partner: Partner | None) -> None:
+        chain = doc.spec.escalation
+        contacts = [c.name for c in partner.spec.contacts] if partner else []
+        if isinstance(chain, str):
+            chains = list(self.doc.spec.escalation_chains)
+            if chain not in chains:
+                self.report(
+                    item,
+                    ("spec", "escalation"),
+                    unknown("escalation chain", chain, chains)
+                    if chains
+                    else f"unknown escalation chain '{chain}': the alliance declares no escalationChains",
+                )
+                return
+            levels: list[EscalationLevel] = self.doc.spec.escalation_chains[chain]
+            for j, level in enumerate(levels):
+                if not level.to.startswith("authority:") and partner and level.to not in contacts:
+                    self.report(
+                        item,
+                        ("spec", "escalation"),
+                        f"chain '{chain}' escalates to contact '{level.to}' (level {j}), "
+                        f"which partner '{doc.spec.partner}' does not have"
+                        f"{suggest(level.to, contacts)}; add the contact or use another chain",
+                    )
+        elif chain is not None:
+            for j, level in enumerate(chain):
+                path: Path = ("spec", "escalation", j, "to")
+                if level.to.startswith("authority:"):
+                    self._authority_level(item, level, path)
+                elif partner and level.to not in contacts:
+                    self.report(
+                        item,
+                        path,
+                        unknown(
+                            "contact", level.to, contacts, of=f"of partner '{doc.spec.partner}'"
+                        )
+                        if contacts
+                        else f"partner '{doc.spec.partner}' declares no contacts; add one",
+                    )
+
+    def waiver(self, item: Located) -> None:
+        doc = item.document
+        assert isinstance(doc, Waiver)
+        if doc.spec.rule not in RULES:
+            self.report(item, ("spec", "rule"), unknown("rule", doc.spec.rule, list(RULES)))
+        elif doc.spec.rule not in CELL_RULES:
+            self.report(
+                item,
+                ("spec", "rule"),
+                f"rule '{doc.spec.rule}' concerns documents, not cells; waivers silence cell rules "
+                f"only: {', '.join(CELL_RULES)}",
+            )
+        if doc.spec.approved_by not in self.authorities:
+            self.report(
+                item,
+                ("spec", "approvedBy"),
+                unknown("authority", doc.spec.approved_by, self.authorities),
+            )
+        self._where(item, doc.spec.where, ("spec", "where"))
+
+    def _authority_level(self, item: Located, level: EscalationLevel, path: Path) -> None:
+        if level.to.startswith("authority:"):
+            name = level.to.removeprefix("authority:")
+            if name not in self.authorities:
+                self.report(item, path, unknown("authority", name, self.authorities))
+
+    def _partner_ref(self, item: Located, name: str, path: Path) -> Partner | None:
+        found = self.partners.get(name)
+        if found is not None:
+            assert isinstance(found.document, Partner)
+            return found.document
+        message = (
+            unknown("partner", name, sorted(self.partners), of=f"in alliance '{self.doc.name}'")
+            if self.partners
+            else f"unknown partner '{name}': alliance '{self.doc.name}' has no Partner documents"
+        )
+        elsewhere = sorted(
+            {
+                str(i.document.metadata.alliance)
+                for i in self.everything
+                if isinstance(i.document, Partner) and i.document.name == name
+            }
+        )
+        if elsewhere:
+            message += (
+                f"; '{name}' is a partner of alliance '{elsewhere[0]}', not of '{self.doc.name}'"
+            )
+        self.report(item, path, message)
+        return None
+
+    def _claim(self, item: Located, claim: Claim, path: Path) -> None:
+        self._where(item, claim.where, (*path, "where"))
+        for i, excluded in enumerate(claim.except_):
+            self._where(item, excluded, (*path, "except", i))
+
+    def _where(self, item: Located, where: Mapping[str, Sequence[str]] | None, path: Path) -> None:
+        if where is None or self.space is None:
+            return
+        dims = self.space.names
+        for dim_name, nodes in where.items():
+            if dim_name not in self.space.by_name:
+                self.report(item, (*path, dim_name), unknown("dimension", dim_name, dims))
+                continue
+            dim = self.space.dimensions[self.space.by_name[dim_name]]
+            for i, node in enumerate(nodes):
+                if node not in dim.nodes:
+                    self.report(item, (*path, dim_name, i), self._unknown_node(dim, node))
+
+    def _unknown_node(self, dim: Dimension, node: str) -> str:
+        message = unknown(dim.name, node, list(dim.nodes))
+        assert self.space is not None
+        for other in self.space.dimensions:
+            if other is not dim and node in other.nodes:
+                return f"{message}; '{node}' is a node of dimension '{other.name}'"
+        return message
+
+    def _unique(self, item: Located, names: list[str], path: Path, what: str) -> None:
+        seen: set[str] = set()
+        for i, name in enumerate(names):
+            if name in seen:
+                self.report(
+                    item, (*path, i, "name"), f"duplicate {what} '{name}'; rename or remove one"
+                )
+            seen.add(name)
+
+
+def _check_policy(item: Located, report: Report) -> None:
+    doc = item.document
+    assert isinstance(doc, PolicySet)
+    for rule, setting in doc.spec.rules.items():
+        if rule not in RULES:
+            report(item, ("spec", "rules", rule), unknown("rule", rule, list(RULES)))
+            continue
+        params = RULE_PARAMETERS.get(rule, {})
+        for key, value in (
+            ("acknowledgeWithin", setting.acknowledge_within),
+            ("resolveWithin", setting.resolve_within),
+        ):
+            if value is not None and key not in params:
+                report(
+                    item,
+                    ("spec", "rules", rule, key),
+                    f"rule '{rule}' takes no parameter '{key}'; remove it",
+                )
