@@ -38,6 +38,10 @@ class Policy:
     severities: dict[str, str]
     parameters: dict[str, dict[str, Duration]]
 
+    @property
+    def horizon_text(self) -> str:
+        return self.horizon.iso()
+
     @classmethod
     def from_set(cls, policy: PolicySet | None) -> Policy:
         severities = {rule.id: rule.severity for rule in RULES.values()}

@@ -46,6 +46,7 @@ class Dimension:
     leaves: list[str]
     roots: tuple[str, ...]
     _leaf_index: dict[str, int] = field(default_factory=dict, repr=False)
+    _axis: Axis | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._leaf_index = {leaf: i for i, leaf in enumerate(self.leaves)}
@@ -57,6 +58,13 @@ class Dimension:
     @property
     def full(self) -> Span:
         return ((0, self.size),)
+
+    @property
+    def axis(self) -> Axis:
+        """The tree as numbers for the engine; built once."""
+        if self._axis is None:
+            self._axis = Axis.of(self)
+        return self._axis
 
     def leaf_index(self, leaf: str) -> int:
         return self._leaf_index[leaf]
@@ -81,6 +89,72 @@ class Dimension:
         for root in self.roots:
             visit(root)
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class Axis:
+    """A dimension's tree by number. Node 0 is the whole dimension (depth 0); the
+    tree's nodes follow in pre-order. `path[n]` lists the nodes from 0 down to `n`,
+    so the ancestor of `n` at depth `k` is `path[n][k]`."""
+
+    ids: dict[str, int]
+    lo: tuple[int, ...]
+    hi: tuple[int, ...]
+    depth: tuple[int, ...]
+    children: tuple[tuple[int, ...], ...]
+    path: tuple[tuple[int, ...], ...]
+    leaf_path: tuple[tuple[int, ...], ...]  # by leaf number
+
+    @classmethod
+    def of(cls, dim: Dimension) -> Axis:
+        ids = {"": 0}
+        order: list[str] = []
+
+        def number(name: str) -> None:
+            ids[name] = len(ids)
+            order.append(name)
+            for child in dim.nodes[name].children:
+                number(child)
+
+        for root in dim.roots:
+            number(root)
+        nodes = [dim.nodes[name] for name in order]
+        parent = [-1] + [ids[n.parent] if n.parent else 0 for n in nodes]
+        path: list[tuple[int, ...]] = [(0,)]
+        for i in range(1, len(parent)):
+            path.append((*path[parent[i]], i))  # pre-order: a parent precedes its children
+        by_leaf = {n.lo: path[ids[n.name]] for n in nodes if n.is_leaf}
+        return cls(
+            ids=ids,
+            lo=(0, *(n.lo for n in nodes)),
+            hi=(dim.size, *(n.hi for n in nodes)),
+            depth=tuple(len(p) - 1 for p in path),
+            children=(
+                tuple(ids[r] for r in dim.roots),
+                *(tuple(ids[c] for c in n.children) for n in nodes),
+            ),
+            path=tuple(path),
+            leaf_path=tuple(by_leaf[x] for x in range(dim.size)),
+        )
+
+    def nodes_of(self, names: Iterable[str]) -> tuple[int, ...]:
+        """The fewest node ids covering exactly the leaves of `names`: a node listed
+        with its ancestor is dropped, siblings all listed become their parent."""
+        path, children = self.path, self.children
+        chosen = {self.ids[n] for n in names}
+        chosen = {n for n in chosen if not any(a in chosen for a in path[n][:-1])}
+        changed = True
+        while changed and 0 not in chosen:
+            changed = False
+            by_parent: dict[int, list[int]] = {}
+            for n in chosen:
+                by_parent.setdefault(path[n][-2], []).append(n)
+            for parent, kids in by_parent.items():
+                if len(kids) == len(children[parent]):
+                    chosen.difference_update(kids)
+                    chosen.add(parent)
+                    changed = True
+        return tuple(sorted(chosen))
 
 
 def overlap(span: Span, lo: int, hi: int) -> int:

@@ -1,0 +1,241 @@
+"""A bundle compiled into atoms for the engine: every `where` one or more atoms
+(a node per dimension), every `except` negative atoms of its claim.
+
+Time is not a dimension of the arrangement: each claim carries the segments of
+the time axis on which it is active, and a label (the claims covering a leaf
+box) turns into one `State` per segment. The time axis is cut at the days
+contracts start and end, the only days on which an answer can change; segment
+`i` runs from `cuts[i]` to the next cut.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from registry.bundle import Bundle, is_active
+from registry.dimensions import Axis, Space
+from registry.engine import Arrangement, Atom, arrange
+
+ClaimKind = Literal["accountable", "scope", "face", "consult", "handoff", "waiver"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimInfo:
+    kind: ClaimKind
+    partner: str  # the claim's partner: the contract's, the face's; "" for waivers
+    contract: int = -1  # index into bundle.contracts
+    entry: int = 0  # which handoff, consulted entry or waiver
+    other: str = ""  # the consulted partner
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """What holds on one cell on one day."""
+
+    accountable: frozenset[int]  # contract indices
+    scope: frozenset[str]
+    face: frozenset[str]
+    consults: frozenset[int]  # claim ids
+    handoffs: frozenset[int]  # claim ids
+    waivers: frozenset[int]  # waiver indices
+
+
+@dataclass
+class Compiled:
+    bundle: Bundle
+    cuts: list[dt.date]
+    claims: list[ClaimInfo] = field(default_factory=list)
+    active: list[frozenset[int]] = field(default_factory=list)  # per claim: its segments
+    atoms: list[Atom] = field(default_factory=list)
+    # Handoffs and consulted entries without `where` cover every cell of their contract.
+    open_handoffs: dict[int, list[int]] = field(default_factory=dict)
+    open_consults: dict[int, list[int]] = field(default_factory=dict)
+    _states: dict[frozenset[int], State] = field(default_factory=dict, repr=False)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return tuple(d.size for d in self.bundle.space.dimensions)
+
+    def arrange(self) -> Arrangement:
+        return arrange([d.axis for d in self.bundle.space.dimensions], self.atoms)
+
+    def segment(self, day: dt.date) -> int:
+        return max(0, bisect_right(self.cuts, day) - 1)
+
+    def timeline(self, covering: frozenset[int]) -> tuple[State, ...]:
+        """What holds on a leaf box covered by these claims, segment by segment."""
+        return tuple(self.state_at(covering, i) for i in range(len(self.cuts)))
+
+    def state_at(self, covering: frozenset[int], segment: int) -> State:
+        active = self.active
+        now = frozenset(c for c in covering if segment in active[c])
+        found = self._states.get(now)
+        if found is None:
+            found = self._states[now] = self._state(now)
+        return found
+
+    def _state(self, covering: frozenset[int]) -> State:
+        claims = self.claims
+        accountable: set[int] = set()
+        scope: set[str] = set()
+        face: set[str] = set()
+        consults: set[int] = set()
+        handoffs: set[int] = set()
+        waivers: set[int] = set()
+        for c in covering:
+            info = claims[c]
+            kind = info.kind
+            if kind == "accountable":
+                accountable.add(info.contract)
+            elif kind == "scope":
+                scope.add(info.partner)
+            elif kind == "face":
+                face.add(info.partner)
+            elif kind == "consult":
+                consults.add(c)
+            elif kind == "handoff":
+                handoffs.add(c)
+            else:
+                waivers.add(info.entry)
+        for contract in accountable:
+            consults.update(self.open_consults.get(contract, ()))
+            handoffs.update(self.open_handoffs.get(contract, ()))
+        # Entries of contracts that claim nothing here do not apply here.
+        consults = {c for c in consults if claims[c].contract in accountable}
+        handoffs = {c for c in handoffs if claims[c].contract in accountable}
+        return State(
+            frozenset(accountable),
+            frozenset(scope),
+            frozenset(face),
+            frozenset(consults),
+            frozenset(handoffs),
+            frozenset(waivers),
+        )
+
+
+Where = Mapping[str, Sequence[str]]
+
+
+class Atoms:
+    """Turns selectors into engine atoms; selectors repeat (a scope and an
+    accountable claim often share one), so each dimension's node list is cached."""
+
+    def __init__(self, space: Space) -> None:
+        self.space = space
+        self._cache: dict[tuple[int, tuple[str, ...]], tuple[int, ...]] = {}
+
+    def of(self, where: Where | None, excepts: Sequence[Where], claim: int) -> list[Atom]:
+        """A claim's atom and one negative atom per `except`, each cut to the claim's
+        own box: an `except` reaching beyond the claim would only split space for
+        nothing."""
+        box = self.nodes(where)
+        out = [Atom(box, claim)]
+        for excluded in excepts:
+            cut = tuple(
+                _meet(dim.axis, mine, theirs)
+                for dim, mine, theirs in zip(
+                    self.space.dimensions, box, self.nodes(excluded), strict=True
+                )
+            )
+            if all(cut):
+                out.append(Atom(cut, claim, negative=True))
+        return out
+
+    def nodes(self, where: Where | None) -> tuple[tuple[int, ...], ...]:
+        where = where or {}
+        out = []
+        for d, dim in enumerate(self.space.dimensions):
+            names = where.get(dim.name)
+            if names is None:
+                out.append((0,))
+                continue
+            key = (d, tuple(names))
+            found = self._cache.get(key)
+            if found is None:
+                found = self._cache[key] = dim.axis.nodes_of(names)
+            out.append(found)
+        return tuple(out)
+
+
+def _meet(axis: Axis, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """The nodes of both selections: of two nested nodes the inner one."""
+    path = axis.path
+    out = []
+    for x in a:
+        for y in b:
+            if x in path[y]:
+                out.append(y)
+            elif y in path[x]:
+                out.append(x)
+    return tuple(sorted(set(out)))
+
+
+def compile_bundle(bundle: Bundle, cuts: Sequence[dt.date]) -> Compiled:
+    """Atoms for every claim, on a time axis cut at `cuts` (the first is the start)."""
+    out = Compiled(bundle, list(cuts))
+    atoms = Atoms(bundle.space)
+    always = frozenset(range(len(cuts)))
+
+    def add(kind: ClaimKind, where: Where | None, excepts: Sequence[Where], time: frozenset[int],
+            info: ClaimInfo) -> None:  # fmt: skip
+        claim = len(out.claims)
+        out.claims.append(info)
+        out.active.append(time)
+        out.atoms.extend(atoms.of(where, excepts, claim))
+
+    def add_open(time: frozenset[int], info: ClaimInfo) -> int:
+        out.claims.append(info)
+        out.active.append(time)
+        return len(out.claims) - 1
+
+    for claim in bundle.alliance.spec.customer_face:
+        add("face", claim.where, claim.except_, always, ClaimInfo("face", claim.partner))
+    for i, waiver in enumerate(bundle.waivers):
+        add("waiver", waiver.spec.where, [], always, ClaimInfo("waiver", "", entry=i))
+    for k, contract in enumerate(bundle.contracts):
+        time = frozenset(i for i, day in enumerate(cuts) if is_active(contract, day))
+        if not time:
+            continue
+        spec, partner = contract.spec, contract.spec.partner
+        for scope in spec.scope:
+            add("scope", scope.where, scope.except_, time, ClaimInfo("scope", partner, k))
+        for owned in spec.accountable:
+            add("accountable", owned.where, owned.except_, time,
+                ClaimInfo("accountable", partner, k))  # fmt: skip
+        for i, consulted in enumerate(spec.consulted):
+            info = ClaimInfo("consult", partner, k, i, consulted.partner)
+            if consulted.where is None:
+                out.open_consults.setdefault(k, []).append(add_open(time, info))
+            else:
+                add("consult", consulted.where, [], time, info)
+        for i, handoff in enumerate(spec.handoffs):
+            info = ClaimInfo("handoff", partner, k, i)
+            if handoff.where is None:
+                out.open_handoffs.setdefault(k, []).append(add_open(time, info))
+            else:
+                add("handoff", handoff.where, [], time, info)
+    return out
+
+
+def change_days(bundle: Bundle) -> list[dt.date]:
+    days: set[dt.date] = set()
+    for contract in bundle.contracts:
+        effective = contract.spec.effective
+        if effective is not None:
+            days.update(d for d in (effective.from_, effective.until) if d is not None)
+    return sorted(days)
+
+
+def window_cuts(bundle: Bundle, as_of: dt.date, horizon: dt.timedelta) -> list[dt.date]:
+    """`as_of`, then every change day in (as_of, as_of + horizon]."""
+    # A horizon of whole days plus a part (P1DT12H) reaches no further whole day.
+    end = as_of + dt.timedelta(days=horizon.days)
+    return [as_of, *(d for d in change_days(bundle) if as_of < d <= end)]
+
+
+def all_time_cuts(bundle: Bundle) -> list[dt.date]:
+    return [dt.date.min, *(d for d in change_days(bundle) if d > dt.date.min)]

@@ -1,0 +1,317 @@
+"""Coverage over boxes, never over cells.
+
+Every `where` names tree nodes, and the leaves under a node are one interval
+(`dimensions.Axis`), so the claims are products of nodes from laminar families:
+two nodes of a dimension are nested or disjoint. The arrangement splits the
+space like a k-d tree, but along the trees: a region is, per dimension, a group
+of sibling nodes; an atom either covers the group whole there or sits below
+some of its members. A split of a dimension partitions the members into groups
+that no atom spans across (an atom spanning two members keeps them together),
+so only atoms covering the region whole in that dimension are copied into every
+branch; the split picks the dimension that copies least. A region whose atoms
+all cover it whole is a leaf: the claims covering it are its label.
+
+The work grows with the number of distinct regions the claims carve, not with
+the cells: an alliance of 200 million cells is some ten thousand regions. The
+boxes of one label are then merged into canonical maximal boxes by a sweep over
+their interval endpoints (the one DMN table checkers use for gaps and overlaps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from math import prod
+
+from registry.dimensions import Axis, Box, Span, normalize, span_size
+
+
+@dataclass(frozen=True, slots=True)
+class Atom:
+    """One box of a claim: per dimension the fewest nodes covering its leaves (node 0
+    is the whole dimension). A negative atom is one of the claim's `except` boxes."""
+
+    nodes: tuple[tuple[int, ...], ...]
+    claim: int
+    negative: bool = False
+
+
+# Equal atoms inside a region: (their claims, negative, per dimension their nodes
+# inside the region's group there, or () where they cover the group whole).
+_Entry = tuple[tuple[int, ...], bool, tuple[tuple[int, ...], ...]]
+
+
+@dataclass
+class Arrangement:
+    """Disjoint leaf boxes, each labelled with the set of claims covering it, and the
+    split tree to find the leaf of a cell. A reference `r >= 0` is a split; `~r` is
+    the label id of a leaf."""
+
+    axes: tuple[Axis, ...]
+    labels: list[frozenset[int]] = field(default_factory=list)
+    leaves: list[tuple[Box, int]] = field(default_factory=list)
+    root: int = -1
+    _dim: list[int] = field(default_factory=list, repr=False)
+    _depth: list[int] = field(default_factory=list, repr=False)  # depth of the split members
+    _branch: list[dict[int, int]] = field(default_factory=list, repr=False)
+    _parts: list[list[tuple[Span, int]]] = field(default_factory=list, repr=False)
+
+    def label(self, point: Sequence[int]) -> int:
+        """The label id of one cell, given a leaf number per dimension."""
+        ref, dims, depths, branch = self.root, self._dim, self._depth, self._branch
+        paths = [axis.leaf_path for axis in self.axes]
+        while ref >= 0:
+            d = dims[ref]
+            ref = branch[ref][paths[d][point[d]][depths[ref]]]
+        return ~ref
+
+    def labels_in(self, box: Box) -> set[int]:
+        """The label ids found anywhere inside a box."""
+        found: set[int] = set()
+        stack, seen = [self.root], set()
+        while stack:
+            ref = stack.pop()
+            if ref in seen:
+                continue
+            seen.add(ref)
+            if ref < 0:
+                found.add(~ref)
+                continue
+            span = box[self._dim[ref]]
+            stack.extend(target for part, target in self._parts[ref] if _meets(part, span))
+        return found
+
+
+def arrange(axes: Sequence[Axis], atoms: Sequence[Atom]) -> Arrangement:
+    """The arrangement of `atoms`: a label is `{claims with a positive atom covering
+    the leaf} - {claims with a negative atom covering it}`."""
+    out = Arrangement(tuple(axes))
+    label_ids: dict[frozenset[int], int] = {}
+    dims = range(len(axes))
+
+    def leaf(spans: list[Span], label: frozenset[int]) -> int:
+        lid = label_ids.get(label)
+        if lid is None:
+            lid = label_ids[label] = len(out.labels)
+            out.labels.append(label)
+        out.leaves.append((tuple(spans), lid))
+        return ~lid
+
+    def split(
+        region: list[tuple[int, ...]],
+        spans: list[Span],
+        active: list[_Entry],
+        pos: frozenset[int],
+        neg: frozenset[int],
+    ) -> int:
+        partial: list[_Entry] = []
+        new_pos: list[int] = []
+        new_neg: list[int] = []
+        for entry in active:
+            if any(entry[2]):
+                partial.append(entry)
+            elif entry[1]:
+                new_neg.extend(entry[0])
+            else:
+                new_pos.extend(entry[0])
+        if new_pos or new_neg:
+            pos, neg = pos.union(new_pos), neg.union(new_neg)
+            # A claim excluded here is excluded below; one included needs only its excepts.
+            partial = [
+                e
+                for e in partial
+                if not neg.issuperset(e[0]) and (e[1] or not pos.issuperset(e[0]))
+            ]
+        if not partial:
+            return leaf(spans, pos - neg)
+        region = region.copy()
+        for d in dims:
+            # One node with atoms strictly below it: its children are the group.
+            children = axes[d].children
+            while len(region[d]) == 1 and children[region[d][0]] and any(e[2][d] for e in partial):
+                region[d] = children[region[d][0]]
+        d, groups = _choose_split(axes, region, partial)
+        axis = axes[d]
+        node = len(out._dim)
+        out._dim.append(d)
+        out._depth.append(axis.depth[region[d][0]])
+        out._branch.append({})
+        out._parts.append([])
+        for members, entries in _branches(axis, groups, partial, d):
+            below_region, below_spans = region.copy(), spans.copy()
+            below_region[d] = members
+            below_spans[d] = normalize((axis.lo[m], axis.hi[m]) for m in members)
+            ref = split(below_region, below_spans, entries, pos, neg)
+            out._branch[node].update(dict.fromkeys(members, ref))
+            out._parts[node].append((below_spans[d], ref))
+        return node
+
+    # Equal atoms of different claims (a scope and an accountable claim on the same
+    # `where`, a contract and its successor) travel as one entry.
+    same: dict[tuple[bool, tuple[tuple[int, ...], ...]], list[int]] = {}
+    for a in atoms:
+        same.setdefault((a.negative, a.nodes), []).append(a.claim)
+    entries: list[_Entry] = [
+        (tuple(claims), negative, tuple(() if n == (0,) else n for n in nodes))
+        for (negative, nodes), claims in same.items()
+    ]
+    whole = [((0, axis.hi[0]),) for axis in axes]
+    out.root = split([(0,) for _ in dims], whole, entries, frozenset(), frozenset())
+    return out
+
+
+def _choose_split(
+    axes: Sequence[Axis], region: list[tuple[int, ...]], partial: list[_Entry]
+) -> tuple[int, list[tuple[int, ...]]]:
+    """The dimension to split and its groups of members. Members one atom spans
+    stay in one group, so no atom below the split is copied, only the atoms
+    covering the region whole in that dimension. Where atoms link every member,
+    each member is its own group and the atoms spanning several are copied too."""
+    best: tuple[int, int, int] | None = None
+    chosen: tuple[int, list[tuple[int, ...]]] | None = None
+    for d, axis in enumerate(axes):
+        members = region[d]
+        k = axis.depth[members[0]]
+        path = axis.path
+        parent = {m: m for m in members}
+
+        def find(m: int, parent: dict[int, int] = parent) -> int:
+            while parent[m] != m:
+                parent[m] = parent[parent[m]]
+                m = parent[m]
+            return m
+
+        below = spread = 0
+        for entry in partial:
+            nodes = entry[2][d]
+            if not nodes:
+                continue
+            below += 1
+            touched = {path[n][k] for n in nodes}
+            spread += len(touched) - 1
+            first = find(touched.pop())
+            for m in touched:
+                parent[find(m)] = first
+        if not below:
+            continue
+        linked: dict[int, list[int]] = {}
+        for m in members:
+            linked.setdefault(find(m), []).append(m)
+        copied = len(partial) - below
+        if len(linked) > 1:
+            rank = (0, (len(linked) - 1) * copied, -below)
+            groups = [tuple(g) for g in linked.values()]
+        else:
+            rank = (1, (len(members) - 1) * copied + spread, -below)
+            groups = [(m,) for m in members]
+        if best is None or rank < best:
+            best, chosen = rank, (d, groups)
+    assert chosen is not None
+    return chosen
+
+
+def _branches(
+    axis: Axis, groups: list[tuple[int, ...]], partial: list[_Entry], d: int
+) -> list[tuple[tuple[int, ...], list[_Entry]]]:
+    """The entries of each group, clipped to it. Groups no atom sits in are one
+    branch: nothing tells them apart."""
+    k = axis.depth[groups[0][0]]
+    group_of = {m: i for i, group in enumerate(groups) for m in group}
+    per_group: list[list[_Entry]] = [[] for _ in groups]
+    everywhere: list[_Entry] = []
+    path, depth = axis.path, axis.depth
+    for entry in partial:
+        claim, negative, nodes = entry
+        if not nodes[d]:
+            everywhere.append(entry)
+            continue
+        inside: dict[int, list[int]] = {}
+        for n in nodes[d]:
+            inside.setdefault(group_of[path[n][k]], []).append(n)
+        for g, ns in inside.items():
+            whole = len(ns) == len(groups[g]) and all(depth[n] == k for n in ns)
+            clipped = () if whole else tuple(ns)
+            per_group[g].append((claim, negative, (*nodes[:d], clipped, *nodes[d + 1 :])))
+    out = [(groups[g], per_group[g] + everywhere) for g in range(len(groups)) if per_group[g]]
+    rest = tuple(sorted(m for g in range(len(groups)) if not per_group[g] for m in groups[g]))
+    if rest:
+        out.append((rest, everywhere))
+    return out
+
+
+def merged(sizes: Sequence[int], boxes: Iterable[Box]) -> list[Box]:
+    """The union of disjoint boxes as canonical maximal boxes: a sweep over the
+    interval endpoints level by level, equal sub-results shared, then boxes that
+    differ in one dimension joined. The same union always gives the same boxes."""
+    boxes = list(boxes)
+    depth = len(sizes)
+    memo: dict[tuple[int, tuple[int, ...]], tuple[tuple[Span, ...], ...]] = {}
+
+    def visit(level: int, active: tuple[int, ...]) -> tuple[tuple[Span, ...], ...]:
+        if not active:
+            return ()
+        if level == depth:
+            return ((),)
+        key = (level, active)
+        found = memo.get(key)
+        if found is not None:
+            return found
+        points = {0, sizes[level]}
+        for b in active:
+            for lo, hi in boxes[b][level]:
+                points.update((lo, hi))
+        by_rest: dict[tuple[tuple[Span, ...], ...], list[tuple[int, int]]] = {}
+        for lo, hi in pairwise(sorted(points)):
+            inside = tuple(b for b in active if _meets(boxes[b][level], ((lo, hi),)))
+            rests = visit(level + 1, inside)
+            if rests:
+                by_rest.setdefault(rests, []).append((lo, hi))
+        found = memo[key] = tuple(
+            (normalize(intervals), *rest) for rests, intervals in by_rest.items() for rest in rests
+        )
+        return found
+
+    return merge_boxes(list(visit(0, tuple(range(len(boxes))))))
+
+
+def merge_boxes(boxes: list[Box]) -> list[Box]:
+    """Join disjoint boxes that agree on every dimension but one, until none do."""
+    if not boxes:
+        return []
+    depth = len(boxes[0])
+    current = list(boxes)
+    changed = True
+    while changed:
+        changed = False
+        for d in range(depth):
+            groups: dict[tuple[Span, ...], list[Span]] = {}
+            for box in current:
+                groups.setdefault(box[:d] + box[d + 1 :], []).append(box[d])
+            if len(groups) == len(current):
+                continue
+            changed = True
+            current = [
+                (*rest[:d], normalize(iv for span in spans for iv in span), *rest[d:])
+                for rest, spans in groups.items()
+            ]
+    return sorted(current)
+
+
+def _meets(a: Span, b: Span) -> bool:
+    return any(lo < bhi and blo < hi for lo, hi in a for blo, bhi in b)
+
+
+def box_cells(box: Box) -> int:
+    return prod(span_size(s) for s in box)
+
+
+def iter_cells(box: Box) -> Iterator[tuple[int, ...]]:
+    """Every cell of a box: for tests and small examples only."""
+    if not box:
+        yield ()
+        return
+    for lo, hi in box[0]:
+        for x in range(lo, hi):
+            for rest in iter_cells(box[1:]):
+                yield (x, *rest)

@@ -1,0 +1,257 @@
+"""Owner resolution: who owns a complaint, and how the face hands it over.
+
+An `OwnerIndex` is compiled once per alliance revision: the engine's diagram over
+the dimensions and all of time, cut at every contract day. A full-cell query is
+one bisect per level and a cached answer; a query naming inner nodes or leaving
+dimensions out collects the distinct states inside its box.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from registry.bundle import Bundle
+from registry.claims import State, all_time_cuts, compile_bundle
+from registry.dimensions import Box
+from registry.engine import Lookup, build
+from registry.messages import unknown
+from registry.model import Duration
+
+
+class QueryError(ValueError):
+    """A query naming a dimension or node the alliance does not have."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(e["message"] for e in errors))
+        self.errors = errors
+
+
+class Owner(msgspec.Struct):
+    partner: str
+    contract: str
+
+
+class Face(msgspec.Struct):
+    partner: str
+
+
+class Endpoint(msgspec.Struct):
+    name: str
+    type: str
+    address: str
+
+
+class Handoff(msgspec.Struct, rename="camel", omit_defaults=True):
+    endpoint: Endpoint
+    mode: str
+    acknowledge_within: str | None = None
+    resolve_within: str | None = None
+    requires: list[str] = []
+
+
+class ConsultedTeam(msgspec.Struct, rename="camel", omit_defaults=True):
+    partner: str
+    respond_within: str | None = None
+
+
+class Authority(msgspec.Struct, omit_defaults=True):
+    name: str
+    email: str | None = None
+
+
+class Level(msgspec.Struct):
+    after: str
+    to: dict[str, str]
+
+
+class Answer(msgspec.Struct, kw_only=True):
+    alliance: str
+    at: str
+    revision: int | None
+    query: dict[str, str]
+    status: str
+    owner: Owner | None
+    candidates: list[str]
+    face: Face | None
+    handoff: Handoff | None
+    consulted: list[ConsultedTeam]
+    escalation: list[Level]
+    authority: Authority
+
+
+class _Details(msgspec.Struct):
+    """The part of an answer fixed by one state: cached per state."""
+
+    partners: frozenset[str]
+    owner: Owner | None
+    face: Face | None
+    handoff: Handoff | None
+    consulted: list[ConsultedTeam]
+    escalation: list[Level]
+
+
+class OwnerIndex:
+    def __init__(self, bundle: Bundle, revision: int | None = None) -> None:
+        self.bundle = bundle
+        self.revision = revision
+        self.compiled = compile_bundle(bundle, all_time_cuts(bundle))
+        self.diagram = build(self.compiled.sizes, self.compiled.atoms, self.compiled.state)
+        self.lookup = Lookup(self.diagram)
+        self._details: dict[int, _Details] = {}
+        self._leaf_index = [
+            {leaf: i for i, leaf in enumerate(d.leaves)} for d in bundle.space.dimensions
+        ]
+        name = bundle.alliance.spec.authority
+        self.authority = Authority(name, bundle.authority_email(name))
+
+    def owner(self, query: Mapping[str, str], at: dt.date) -> Answer:
+        segment = self.compiled.segment(at)
+        point = self._point(query)
+        if point is not None:
+            label = self.lookup.label((*point, segment))
+            return self._answer(query, at, [label], label)
+        box = self._box(query)
+        labels = sorted(self.lookup.labels_in((*box, ((segment, segment + 1),))))
+        # Details (contract, handoff) come from the query's first cell.
+        first = self.lookup.label((*(span[0][0] for span in box), segment))
+        return self._answer(query, at, labels, first)
+
+    def _point(self, query: Mapping[str, str]) -> tuple[int, ...] | None:
+        if len(query) != len(self._leaf_index):
+            self._check(query)
+            return None
+        point = []
+        for dim, index in zip(self.bundle.space.dimensions, self._leaf_index, strict=True):
+            leaf = index.get(query.get(dim.name, ""))
+            if leaf is None:
+                self._check(query)
+                return None
+            point.append(leaf)
+        return tuple(point)
+
+    def _check(self, query: Mapping[str, str]) -> None:
+        space = self.bundle.space
+        errors = []
+        for dim_name, node in query.items():
+            if dim_name not in space.by_name:
+                errors.append(
+                    {"parameter": dim_name, "message": unknown("dimension", dim_name, space.names)}
+                )
+                continue
+            dim = space.dimensions[space.by_name[dim_name]]
+            if node not in dim.nodes:
+                errors.append(
+                    {"parameter": dim_name, "message": unknown(dim_name, node, list(dim.nodes))}
+                )
+        if errors:
+            raise QueryError(errors)
+
+    def _box(self, query: Mapping[str, str]) -> Box:
+        return self.bundle.space.box({dim: [node] for dim, node in query.items()})
+
+    def _answer(
+        self, query: Mapping[str, str], at: dt.date, labels: list[int], first: int
+    ) -> Answer:
+        details = [self._detail(label) for label in labels]
+        sets = {d.partners for d in details}
+        head = self._detail(first)
+        if len(sets) == 1 and len(head.partners) == 1:
+            status = "owned"
+        elif sets == {frozenset()}:
+            status = "unowned"
+        elif len(sets) == 1:
+            status = "conflict"
+        else:
+            status = "ambiguous"
+        owned = status == "owned"
+        return Answer(
+            alliance=self.bundle.name,
+            at=at.isoformat(),
+            revision=self.revision,
+            query=dict(query),
+            status=status,
+            owner=head.owner if owned else None,
+            candidates=[] if owned else sorted(set().union(*sets)),
+            face=head.face,
+            handoff=head.handoff if owned else None,
+            consulted=head.consulted if owned else [],
+            escalation=head.escalation if owned else [self._authority_level()],
+            authority=self.authority,
+        )
+
+    def _authority_level(self) -> Level:
+        return Level("PT0S", _authority_target(self.authority))
+
+    def _detail(self, label: int) -> _Details:
+        found = self._details.get(label)
+        if found is None:
+            state = self.diagram.labels[label]
+            assert isinstance(state, State)
+            found = self._details[label] = self._compute(state)
+        return found
+
+    def _compute(self, state: State) -> _Details:
+        bundle, claims = self.bundle, self.compiled.claims
+        contracts = sorted((bundle.contracts[k] for k in state.accountable), key=lambda c: c.name)
+        partners = frozenset(c.spec.partner for c in contracts)
+        face = Face(min(state.face)) if len(state.face) == 1 else None
+        if len(partners) != 1:
+            return _Details(partners, None, face, None, [], [])
+        contract = contracts[0]
+        partner = bundle.partners[contract.spec.partner]
+        handoff = None
+        entries = sorted((claims[c].contract, claims[c].entry) for c in state.handoffs)
+        if entries:
+            k, i = entries[0]
+            spec = bundle.contracts[k].spec.handoffs[i]
+            endpoint = next(e for e in partner.spec.endpoints if e.name == spec.endpoint)
+            handoff = Handoff(
+                Endpoint(endpoint.name, endpoint.type, endpoint.address),
+                spec.mode,
+                _iso(spec.acknowledge_within),
+                _iso(spec.resolve_within),
+                list(spec.requires),
+            )
+        consulted: dict[str, ConsultedTeam] = {}
+        for c in sorted(state.consults, key=lambda c: (claims[c].contract, claims[c].entry)):
+            entry = bundle.contracts[claims[c].contract].spec.consulted[claims[c].entry]
+            consulted.setdefault(
+                entry.partner, ConsultedTeam(entry.partner, _iso(entry.respond_within))
+            )
+        levels = []
+        contacts = {c.name: c for c in partner.spec.contacts}
+        for level in bundle.escalation(contract):
+            if level.to.startswith("authority:"):
+                name = level.to.removeprefix("authority:")
+                target = _authority_target(Authority(name, bundle.authority_email(name)))
+            else:
+                contact = contacts.get(level.to)
+                target = {
+                    "contact": level.to,
+                    **({"email": contact.email} if contact and contact.email else {}),
+                }
+            levels.append(Level(Duration.of(level.after).iso(), target))
+        return _Details(
+            partners,
+            Owner(partner.name, contract.name),
+            face,
+            handoff,
+            list(consulted.values()),
+            levels,
+        )
+
+
+def _authority_target(authority: Authority) -> dict[str, str]:
+    return {"authority": authority.name, **({"email": authority.email} if authority.email else {})}
+
+
+def _iso(value: dt.timedelta | None) -> str | None:
+    return None if value is None else Duration.of(value).iso()
+
+
+def to_builtins(answer: Answer) -> Any:
+    return msgspec.to_builtins(answer)
