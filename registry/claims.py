@@ -147,7 +147,7 @@ class Atoms:
 
     def nodes(self, where: Where | None) -> tuple[tuple[int, ...], ...]:
         where = where or {}
-        out = []
+        out: list[tuple[int, ...]] = []
         for d, dim in enumerate(self.space.dimensions):
             names = where.get(dim.name)
             if names is None:

@@ -156,7 +156,7 @@ def arrange(axes: Sequence[Axis], atoms: Sequence[Atom]) -> Arrangement:
         (tuple(claims), negative, tuple(() if n == (0,) else n for n in nodes))
         for (negative, nodes), claims in same.items()
     ]
-    whole = [((0, axis.hi[0]),) for axis in axes]
+    whole: list[Span] = [((0, axis.hi[0]),) for axis in axes]
     out.root = split([(0,) for _ in dims], whole, entries, frozenset(), frozenset())
     return out
 

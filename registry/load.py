@@ -2,8 +2,9 @@
 
 Every error of a load is collected and reported at once, each located as
 `file:line:col: $.json.path: message` and saying how to fix it. A load with any
-error returns no bundle for the alliance it concerns: half-checked contracts are
-never audited.
+error returns no bundle for the alliance it concerns, and none at all when a file
+could not be read (it may have held any alliance's documents): half-checked
+contracts are never audited.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from typing import Any, TextIO
 
 import jsonschema
 import msgspec
-from jsonschema.exceptions import relevance
+from jsonschema.exceptions import WEAK_MATCHES, ValidationError
 
 from registry import messages
 from registry.bundle import Bundle
 from registry.model import KINDS, AnyDocument, dec_hook
-from registry.references import Located, assemble
+from registry.references import Located, Unchecked, assemble
 from registry.schema import kind_schema
 from registry.yamlnodes import Parsed, ParseError, parse_json, parse_yaml
 
@@ -58,6 +59,9 @@ class LoadResult:
     errors: list[LoadError] = field(default_factory=list)
     files: int = 0
     documents: int = 0
+    # Every document that passed its own checks, in load order, whether or not its
+    # alliance did: for tools that want documents rather than bundles.
+    checked: list[AnyDocument] = field(default_factory=list)
     # id(error) -> the line its document starts on, for ordering only.
     document_lines: dict[int, int] = field(default_factory=dict, repr=False)
 
@@ -85,22 +89,25 @@ def load_texts(texts: Iterable[tuple[str, str]], result: LoadResult | None = Non
         texts = list(texts)
         result.files = len(texts)
     located: list[Located] = []
-    invalid_alliances: set[str] = set()
+    unchecked: list[Unchecked] = []
+    parsed_files: set[str] = set()
     for name, text in texts:
-        for parsed in _parse(name, text, result):
+        documents = _parse(name, text, result)
+        if documents:
+            parsed_files.add(name)
+        for parsed in documents:
             result.documents += 1
             document = _check_document(name, parsed, result)
             if document is not None:
                 located.append(Located(document, name, parsed))
-            elif isinstance(parsed.data, dict) and parsed.data.get("kind") == "Alliance":
-                metadata = parsed.data.get("metadata")
-                if isinstance(metadata, dict) and isinstance(metadata.get("name"), str):
-                    invalid_alliances.add(metadata["name"])
+                result.checked.append(document)
+            else:
+                unchecked.append(Unchecked.of(parsed.data))
 
     def report(where: Located, path: tuple[str | int, ...], message: str) -> None:
         _add(result, where.file, where.parsed, path, message)
 
-    for bundle in assemble(located, report, frozenset(invalid_alliances)):
+    for bundle in assemble(located, report, unchecked):
         result.bundles[bundle.name] = bundle
     # Files in name order, documents in file order, and inside a document the
     # order the checks chose (the schema's best match first).
@@ -112,11 +119,13 @@ def load_texts(texts: Iterable[tuple[str, str]], result: LoadResult | None = Non
         )
     ]
     failed = {e.file for e in result.errors}
-    if failed:
-        # An alliance touched by any failing file is not handed out.
-        for name, bundle in list(result.bundles.items()):
-            if any(origin.file in failed for origin in bundle.origins.values()):
-                del result.bundles[name]
+    if failed - parsed_files:
+        # A file that could not be read at all may have held any alliance's documents.
+        result.bundles.clear()
+    # An alliance touched by any failing file is not handed out.
+    for name, bundle in list(result.bundles.items()):
+        if any(origin.file in failed for origin in bundle.origins.values()):
+            del result.bundles[name]
     return result
 
 
@@ -124,6 +133,7 @@ def _read_all(
     paths: Sequence[str | Path], stdin: TextIO, result: LoadResult
 ) -> list[tuple[str, bytes]]:
     out: list[tuple[str, bytes]] = []
+    seen: set[Path] = set()
     for path in paths:
         if str(path) == STDIN:
             out.append(
@@ -146,6 +156,9 @@ def _read_all(
             result.errors.append(LoadError(str(p), 1, 1, "$", "no such file or folder"))
             continue
         for f in files:
+            if f.resolve() in seen:
+                continue  # named twice (a folder and a file in it): load it once
+            seen.add(f.resolve())
             size = f.stat().st_size
             if size > MAX_FILE_BYTES:
                 result.errors.append(
@@ -154,8 +167,9 @@ def _read_all(
                         1,
                         1,
                         "$",
-                        f"the file is {size / 1048576:.1f} MiB, over the {MAX_FILE_BYTES // 1048576} MiB "
-                        "limit for one file; split its documents into several files",
+                        f"the file is {size / 1048576:.1f} MiB, over the "
+                        f"{MAX_FILE_BYTES // 1048576} MiB limit for one file; "
+                        "split its documents into several files",
                     )
                 )
                 continue
@@ -176,7 +190,8 @@ def _decode(name: str, raw: bytes, result: LoadResult) -> str | None:
                 line,
                 column,
                 "$",
-                f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save it as UTF-8",
+                f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                "save it as UTF-8",
             )
         )
         return None
@@ -198,7 +213,13 @@ def _parse(name: str, text: str, result: LoadResult) -> list[Parsed]:
         return []
     if not parsed:
         result.errors.append(
-            LoadError(name, 1, 1, "$", "the file holds no document, only comments or ---")
+            LoadError(
+                name,
+                1,
+                1,
+                "$",
+                "the file holds no document, only comments or ---; write one or remove the file",
+            )
         )
     return parsed
 
@@ -211,24 +232,18 @@ def _check_document(name: str, parsed: Parsed, result: LoadResult) -> AnyDocumen
             name,
             parsed,
             (),
-            f"expected a document (a mapping with apiVersion, kind, metadata and spec), got {messages.describe_value(data)}",
+            "expected a document (a mapping with apiVersion, kind, metadata and spec), "
+            f"got {messages.describe_value(data)}",
         )
         return None
     kind = data.get("kind")
-    if kind not in KINDS:
-        if kind is None:
-            message = f"missing required field 'kind'; add one of {', '.join(KINDS)}"
-        else:
-            message = f"unknown kind {kind!r}{messages.suggest(str(kind), KINDS)}; the kinds are {', '.join(KINDS)}"
-        _add(result, name, parsed, ("kind",) if kind is not None else (), message)
+    if not isinstance(kind, str) or kind not in KINDS:
+        _add(result, name, parsed, () if kind is None else ("kind",), _bad_kind(kind))
         return None
-    errors = sorted(_validator(kind).iter_errors(data), key=relevance, reverse=True)
+    errors = list(_validator(kind).iter_errors(data))
     if errors:
-        best, rest = errors[0], errors[1:]
-        ordered = [best, *sorted(rest, key=lambda e: parsed.locate(tuple(e.absolute_path)))]
-        for error in ordered:
-            for path, message in messages.explain(error):
-                _add(result, name, parsed, path, message)
+        for path, message in _best_first(errors, parsed):
+            _add(result, name, parsed, path, message)
         return None
     try:
         return msgspec.convert(data, KINDS[kind], dec_hook=dec_hook)
@@ -237,6 +252,45 @@ def _check_document(name: str, parsed: Parsed, result: LoadResult) -> AnyDocumen
         path = messages.parse_json_path(where.rstrip("`")) if where else ()
         _add(result, name, parsed, path, text or str(exc))
         return None
+
+
+def _bad_kind(kind: Any) -> str:
+    kinds = ", ".join(KINDS)
+    if kind is None:
+        return f"missing required field 'kind'; add one of {kinds}"
+    if not isinstance(kind, str):
+        return f"expected a kind ({kinds}), got {messages.describe_value(kind)}"
+    message = messages.unknown("kind", kind, list(KINDS))
+    return f"{message}; the kinds are {kinds}" if "did you mean" in message else message
+
+
+def _best_first(
+    errors: list[ValidationError], parsed: Parsed
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """The messages of the best match first, then the rest in file order.
+
+    The best match is the shallowest error, as in jsonschema's `best_match`: a
+    missing `spec` says more than a bad duration inside it; ties go to the earliest
+    in the file. Messages are ordered by where they point, never by the order
+    jsonschema found them in, which follows set iteration in places."""
+
+    def place(pair: tuple[tuple[str | int, ...], str]) -> tuple[tuple[int, int], str, str]:
+        return parsed.locate(pair[0]), messages.json_path(pair[0]), pair[1]
+
+    groups = messages.explain_all(errors)
+    if not any(groups):  # cannot happen; never let a failing document go unexplained
+        groups = [[(tuple(e.absolute_path), e.message)] for e in errors]
+    said = [i for i, group in enumerate(groups) if group]
+    best = min(
+        said,
+        key=lambda i: (
+            len(errors[i].absolute_path),
+            errors[i].validator in WEAK_MATCHES,
+            min(place(pair) for pair in groups[i]),
+        ),
+    )
+    rest = [pair for i in said if i != best for pair in groups[i]]
+    return sorted(groups[best], key=place) + sorted(rest, key=place)
 
 
 @cache
@@ -251,6 +305,6 @@ def _add(
     result: LoadResult, file: str, parsed: Parsed, path: tuple[str | int, ...], message: str
 ) -> None:
     line, column = parsed.locate(path)
-    error = LoadError(file, line, column, messages.json_path(path), message)
+    error = LoadError(file, line, column, messages.json_path((*parsed.prefix, *path)), message)
     result.document_lines[id(error)] = parsed.line
     result.errors.append(error)

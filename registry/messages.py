@@ -48,9 +48,14 @@ def parse_json_path(text: str) -> Path:
     return tuple(parts)
 
 
-def suggest(word: str, choices: Iterable[str]) -> str:
+def _closest(word: str, choices: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return close[0] if close else None
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    close = _closest(word, choices)
+    return f" (did you mean '{close}'?)" if close else ""
 
 
 def choices(names: Sequence[str], limit: int = 12) -> str:
@@ -81,19 +86,48 @@ def describe_value(value: Any) -> str:
     return f"the number {value!r}"
 
 
+def explain_all(errors: Sequence[ValidationError]) -> list[list[tuple[Path, str]]]:
+    """Schema errors of one document as (path, message) pairs, one list per error.
+
+    A misspelt required field is one mistake, not two: when an unknown field's
+    "did you mean" names a missing required field of the same mapping, the
+    "missing required field" error is left out."""
+    typos: set[tuple[Path, str]] = set()
+    for error in errors:
+        validator, value, expected, schema = _parts(error)
+        if validator == "additionalProperties" and expected is False:
+            allowed = list(schema.get("properties", {}))
+            for key in value:
+                close = _closest(key, allowed)
+                if key not in allowed and close:
+                    typos.add((tuple(error.absolute_path), close))
+    out: list[list[tuple[Path, str]]] = []
+    for error in errors:
+        pairs = explain(error)
+        if error.validator == "required":
+            path: Path = tuple(error.absolute_path)
+            missing = _missing_fields(error)
+            pairs = [p for p, f in zip(pairs, missing, strict=True) if (path, f) not in typos]
+        out.append(pairs)
+    return out
+
+
+def _missing_fields(error: ValidationError) -> list[str]:
+    _, value, expected, _ = _parts(error)
+    return [f for f in expected if isinstance(value, dict) and f not in value]
+
+
 def explain(error: ValidationError) -> list[tuple[Path, str]]:
     """One schema error as (path, message) pairs; `required` may name several fields."""
     path: Path = tuple(error.absolute_path)
-    validator = error.validator
-    value = error.instance
+    validator, value, expected, schema = _parts(error)
+    if "propertyNames" in error.relative_schema_path:
+        # The error is about a key: point at the key, not at the mapping holding it.
+        return [((*path, value), _bad_key(error, path))]
     if validator == "required":
-        return [
-            ((*path,), _missing(field, path))
-            for field in error.validator_value
-            if isinstance(value, dict) and field not in value
-        ]
-    if validator == "additionalProperties" and error.validator_value is False:
-        allowed = list(error.schema.get("properties", {}))
+        return [(path, _missing(field, path)) for field in _missing_fields(error)]
+    if validator == "additionalProperties" and expected is False:
+        allowed = list(schema.get("properties", {}))
         return [((*path, key), _unknown_field(key, allowed)) for key in value if key not in allowed]
     if validator == "not" and path == ("metadata",):
         return [
@@ -101,15 +135,37 @@ def explain(error: ValidationError) -> list[tuple[Path, str]]:
         ]
     if validator == "anyOf":
         return _any_of(error, path)
-    if validator == "propertyNames":
-        bad = [key for key in value if not re.match(SLUG_PATTERN, key)]
-        return [((*path, key), _bad_name(key)) for key in bad]
     return [(path, _single(error))]
+
+
+def _bad_key(error: ValidationError, path: Path) -> str:
+    validator, key, expected, _ = _parts(error)
+    if validator == "enum":
+        return unknown(_noun(path), str(key), [str(o) for o in expected])
+    return _bad_name(str(key))
+
+
+# What the values of a field are called, for "unknown <noun> 'x'".
+_NOUNS = {
+    "type": "endpoint type",
+    "mode": "handoff mode",
+    "deliveryModel": "delivery model",
+    "severity": "severity",
+    "rules": "rule",
+}
+
+
+def _noun(path: Path) -> str:
+    last = next((p for p in reversed(path) if isinstance(p, str)), "")
+    return _NOUNS.get(last, f"{last} value" if last else "value")
 
 
 def _missing(field: str, path: Path) -> str:
     if field == "alliance" and path == ("metadata",):
-        return "missing required field 'alliance': this kind belongs to an alliance; add metadata.alliance"
+        return (
+            "missing required field 'alliance': this kind belongs to an alliance; "
+            "add metadata.alliance with the name of its Alliance"
+        )
     return f"missing required field '{field}'; add it"
 
 
@@ -142,54 +198,75 @@ def _bad_duration(value: str) -> str:
     )
 
 
+def _parts(error: ValidationError) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """validator, instance, validator_value, schema: jsonschema types them as possibly
+    `Unset`, which they never are on an error that came out of `iter_errors`."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    return error.validator, error.instance, error.validator_value, schema
+
+
 def _single(error: ValidationError) -> str:
-    validator, value, expected = error.validator, error.instance, error.validator_value
+    validator, value, expected, _ = _parts(error)
+    path: Path = tuple(error.absolute_path)
     if validator == "type":
-        wanted = [expected] if isinstance(expected, str) else list(expected)
-        names = " or ".join(_TYPE_NAMES.get(t, t) for t in wanted)
-        return f"expected {names}, got {describe_value(value)}"
+        return _wrong_type(expected, value)
     if validator == "enum":
         options = [str(o) for o in expected]
         if len(options) == 1:
             return f"{value!r} is not supported here; write {options[0]!r}"
-        return f"{value!r} is not one of {', '.join(options)}{suggest(str(value), options)}"
+        return unknown(_noun(path), str(value), options)
     if validator == "const":
         return f"{value!r} is not supported here; write {expected!r}"
     if validator == "pattern":
-        if expected == SLUG_PATTERN:
-            return _bad_name(value)
-        if expected == DURATION_PATTERN:
-            return _bad_duration(value)
-        if "authority:" in expected:
-            return f"{value!r} is neither a contact name nor authority:<name>; write e.g. duty-manager or authority:board"
-        if expected == r"^[A-Z]{3}$":
-            return f"{value!r} is not a currency code; write three capital letters, e.g. EUR"
-        if "@" in expected:
-            return f"{value!r} is not an email address; write e.g. noc@partner.example"
-        return f"{value!r} does not have the expected form ({expected})"
+        return _bad_form(value, expected)
     if validator == "format" and expected == "date":
         return f"{value!r} is not a date; write YYYY-MM-DD, e.g. 2027-01-01"
     if validator == "minItems":
-        return "the list is empty; list at least one item or leave the field out"
+        if "where" in path or "except" in path:
+            return (
+                f"the list is empty; name at least one node, or leave '{path[-1]}' out "
+                "to mean the whole dimension"
+            )
+        return "the list is empty; list at least one item"
     if validator == "minLength":
-        return "the text is empty; write something or leave the field out"
+        return "the text is empty; write something here"
     if validator == "minimum":
         return f"{value!r} is below {expected}; write {expected} or more"
     return error.message
 
 
+def _wrong_type(expected: Any, value: Any) -> str:
+    wanted = [expected] if isinstance(expected, str) else list(expected)
+    names = " or ".join(_TYPE_NAMES.get(t, t) for t in wanted)
+    message = f"expected {names}, got {describe_value(value)}"
+    if wanted == ["array"] and isinstance(value, str | int | float) and not isinstance(value, bool):
+        message += f"; write it as a list: [{value}]"
+    return message
+
+
+def _bad_form(value: str, pattern: str) -> str:
+    if pattern == SLUG_PATTERN:
+        return _bad_name(value)
+    if pattern == DURATION_PATTERN:
+        return _bad_duration(value)
+    if "authority:" in pattern:
+        return (
+            f"{value!r} is neither a contact name nor authority:<name>; "
+            "write e.g. duty-manager or authority:board"
+        )
+    if pattern == r"^[A-Z]{3}$":
+        return f"{value!r} is not a currency code; write three capital letters, e.g. EUR"
+    if "@" in pattern:
+        return f"{value!r} is not an email address; write e.g. noc@partner.example"
+    return f"{value!r} does not have the expected form ({pattern})"
+
+
 def _any_of(error: ValidationError, path: Path) -> list[tuple[Path, str]]:
-    if error.schema.get("title") == "Tree":
-        return [
-            (
-                path,
-                f"expected a tree (a mapping of nodes, a list of leaf names, or null for a leaf), "
-                f"got {describe_value(error.instance)}",
-            )
-        ]
+    if _parts(error)[3].get("title") == "Tree":
+        return _tree(error, path)
     # Keep the branches whose type fits the value: their errors are the real ones.
     fitting = [e for e in error.context or [] if e.validator != "type"]
-    branches = {tuple(e.relative_schema_path)[0] for e in fitting}
+    branches = {next(iter(e.relative_schema_path)) for e in fitting}
     if len(branches) == 1:
         out: list[tuple[Path, str]] = []
         for sub in fitting:
@@ -200,3 +277,33 @@ def _any_of(error: ValidationError, path: Path) -> list[tuple[Path, str]]:
     if names:
         return [(path, f"expected {names}, got {describe_value(error.instance)}")]
     return [(path, error.message)]
+
+
+def _tree(error: ValidationError, path: Path) -> list[tuple[Path, str]]:
+    """A tree that failed: if its form is right, the errors are inside it."""
+    value = error.instance
+    # The branches of the Tree schema: 0 null, 1 a list of leaves, 2 a mapping of nodes.
+    branch = 1 if isinstance(value, list) else 2 if isinstance(value, dict) else None
+    inside = [e for e in error.context or [] if next(iter(e.relative_schema_path)) == branch]
+    if not inside:
+        hint = f"; a single leaf is written [{value}]" if isinstance(value, str) else ""
+        return [
+            (
+                path,
+                "expected a tree (a mapping of nodes, a list of leaf names, or null for a leaf), "
+                f"got {describe_value(value)}{hint}",
+            )
+        ]
+    out: list[tuple[Path, str]] = []
+    for sub in inside:
+        if sub.validator == "type":
+            out.append(
+                (
+                    tuple(sub.absolute_path),
+                    f"expected a leaf name, got {describe_value(sub.instance)}; a list holds "
+                    "leaf names only: write a node with children as a mapping (node: [leaves])",
+                )
+            )
+        else:
+            out.extend(explain(sub))
+    return out

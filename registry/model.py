@@ -31,26 +31,34 @@ class Duration(dt.timedelta):
         if match is None:
             raise ValueError(f"malformed duration {text!r}")
         weeks, days, _, hours, minutes, seconds, _ = match.groups()
-        total = 0.0
+        total = 0
         for part, unit in ((weeks, "W"), (days, "D"), (hours, "H"), (minutes, "M")):
             if part:
                 total += int(part[:-1]) * _UNIT_SECONDS[unit]
-        if seconds:
-            total += float(seconds[:-1])
-        return cls(seconds=total)
+        # Integers throughout: a float would round long durations and fractions alike.
+        whole, _, fraction = (seconds or "0S")[:-1].partition(".")
+        total += int(whole)
+        micros = int(fraction[:6].ljust(6, "0")) if fraction else 0
+        try:
+            return cls(seconds=total, microseconds=micros)
+        except OverflowError:
+            raise ValueError(
+                f"{text!r} is too long: a duration goes up to 999,999,999 days"
+            ) from None
 
     @classmethod
     def of(cls, delta: dt.timedelta) -> Duration:
-        return cls(seconds=delta.total_seconds())
+        return cls(days=delta.days, seconds=delta.seconds, microseconds=delta.microseconds)
 
     def iso(self) -> str:
         """The canonical text: the largest units first, weeks written as days."""
-        total = int(self.total_seconds())
-        days, rest = divmod(total, 86400)
-        hours, rest = divmod(rest, 3600)
+        hours, rest = divmod(self.seconds, 3600)
         minutes, seconds = divmod(rest, 60)
-        time = "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n)
-        text = "P" + (f"{days}D" if days else "") + (f"T{time}" if time else "")
+        second = f"{seconds}.{self.microseconds:06d}".rstrip("0") if self.microseconds else ""
+        parts = ((hours, "H"), (minutes, "M"), (seconds, "S"))
+        time = "".join(f"{n}{u}" for n, u in parts if n and not (u == "S" and second))
+        time += f"{second}S" if second else ""
+        text = "P" + (f"{self.days}D" if self.days else "") + (f"T{time}" if time else "")
         return text if text != "P" else "PT0S"
 
     def __str__(self) -> str:

@@ -4,14 +4,16 @@ resolved, with a "did you mean" for every miss."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from registry.bundle import Bundle, Origin, Policy
 from registry.catalogue import CELL_RULES, RULE_PARAMETERS, RULES
 from registry.dimensions import Dimension, Space, build
-from registry.messages import suggest, unknown
+from registry.messages import choices, suggest, unknown
 from registry.model import (
+    KINDS,
     Alliance,
     AnyDocument,
     Claim,
@@ -36,27 +38,76 @@ class Located:
 Report = Callable[[Located, Path, str], None]
 
 
+@dataclass(frozen=True)
+class Unchecked:
+    """A document that failed its own checks, known only by what its envelope says.
+
+    References to it are not reported as unknown (the document's own errors say
+    what is wrong), and the alliance it belongs to gets no bundle."""
+
+    kind: str | None
+    alliance: str | None
+    name: str | None
+
+    @classmethod
+    def of(cls, data: Any) -> Unchecked:
+        envelope = data if isinstance(data, dict) else {}
+        metadata = envelope.get("metadata")
+        metadata = metadata if isinstance(metadata, dict) else {}
+
+        def text(value: Any) -> str | None:
+            return value if isinstance(value, str) else None
+
+        return cls(
+            text(envelope.get("kind")), text(metadata.get("alliance")), text(metadata.get("name"))
+        )
+
+    def may_be(self, kind: str, name: str, alliance: str | None = None) -> bool:
+        """Could this be the document a reference names? A kind or an alliance that
+        could not be read might be anything."""
+        return (
+            self.name == name
+            and (self.kind == kind or self.kind not in KINDS)
+            and (alliance is None or self.alliance in (alliance, None))
+        )
+
+    @property
+    def belongs_to(self) -> str | None:
+        """The alliance this document is part of, None when that cannot be read."""
+        return self.name if self.kind == "Alliance" else self.alliance
+
+    @property
+    def is_global(self) -> bool:
+        """A PolicySet of every alliance: one that names it notices it is missing."""
+        return self.kind == "PolicySet" and self.alliance is None
+
+
 def assemble(
-    items: Sequence[Located], report: Report, invalid_alliances: frozenset[str] = frozenset()
+    items: Sequence[Located], report: Report, unchecked: Iterable[Unchecked] = ()
 ) -> list[Bundle]:
-    """Group documents into bundles. `invalid_alliances` names Alliance documents that
-    failed their own checks: their members are not told the alliance is unknown."""
+    """Group documents into bundles, checking every reference between them.
+
+    `unchecked` are the documents that failed their own checks: see `Unchecked`."""
+    unchecked = list(unchecked)
     alliances: dict[str, Located] = {}
     members: dict[str, list[Located]] = {}
     global_policies: dict[str, Located] = {}
     seen: dict[tuple[str, str | None, str], Located] = {}
+    duplicated: set[str | None] = set()
     for item in items:
         doc = item.document
         key = (doc.kind, doc.metadata.alliance, doc.metadata.name)
         if key in seen:
             first = seen[key]
             scope = f" in alliance '{doc.metadata.alliance}'" if doc.metadata.alliance else ""
+            line, column = first.parsed.locate(())
             report(
                 item,
                 ("metadata", "name"),
-                f"duplicate {doc.kind} '{doc.name}'{scope} (first in {first.file}:{first.parsed.line}); "
-                "rename one of them",
+                f"duplicate {doc.kind} '{doc.name}'{scope} "
+                f"(first in {first.file}:{line}:{column}); rename one of them",
             )
+            duplicated.add(doc.name if isinstance(doc, Alliance) else doc.metadata.alliance)
             continue
         seen[key] = item
         if isinstance(doc, Alliance):
@@ -66,39 +117,57 @@ def assemble(
         else:
             members.setdefault(str(doc.metadata.alliance), []).append(item)
     for alliance, group in members.items():
-        if alliance not in alliances and alliance not in invalid_alliances:
-            for item in group:
-                report(
-                    item,
-                    ("metadata", "alliance"),
-                    unknown("alliance", alliance, sorted(alliances))
-                    if alliances
-                    else f"unknown alliance '{alliance}': no Alliance document of that name was loaded; "
-                    "load its alliance.yaml too",
-                )
+        if alliance in alliances or any(u.may_be("Alliance", alliance) for u in unchecked):
+            continue
+        for item in group:
+            report(item, ("metadata", "alliance"), _unknown_alliance(alliance, sorted(alliances)))
     for policy in global_policies.values():
         _check_policy(policy, report)
     bundles = []
+    # A failed document spoils its alliance; one whose alliance is unreadable, all of them.
+    spoiled = {u.belongs_to for u in unchecked if not u.is_global} | duplicated
     for name in sorted(alliances):
-        bundle = _bundle(alliances[name], members.get(name, []), global_policies, items, report)
-        if bundle is not None:
+        bundle = _bundle(
+            alliances[name],
+            members.get(name, []),
+            global_policies,
+            report,
+            everything=items,
+            unchecked=unchecked,
+        )
+        if bundle is not None and name not in spoiled and None not in spoiled:
             bundles.append(bundle)
     return bundles
+
+
+def _unknown_alliance(name: str, known: list[str]) -> str:
+    hint = suggest(name, known)
+    if hint:
+        return f"unknown alliance '{name}'{hint}"
+    loaded = f" (loaded: {choices(known)})" if known else ""
+    return (
+        f"unknown alliance '{name}': no Alliance document of that name was loaded{loaded}; "
+        "load its Alliance document too, or fix the name"
+    )
 
 
 def _bundle(
     alliance_item: Located,
     group: list[Located],
     global_policies: Mapping[str, Located],
-    everything: Sequence[Located],
     report: Report,
+    *,
+    everything: Sequence[Located],
+    unchecked: Sequence[Unchecked],
 ) -> Bundle | None:
     alliance = alliance_item.document
     assert isinstance(alliance, Alliance)
     space = _space(alliance_item, report)
     partners = {i.document.name: i for i in group if isinstance(i.document, Partner)}
     local_policies = {i.document.name: i for i in group if isinstance(i.document, PolicySet)}
-    check = _Checker(alliance_item, space, partners, report, everything)
+    check = _Checker(
+        alliance_item, space, partners, report, everything=everything, unchecked=unchecked
+    )
     check.alliance()
     for item in group:
         if isinstance(item.document, Partner):
@@ -112,12 +181,19 @@ def _bundle(
     policy_name = alliance.spec.policy
     policy_item = local_policies.get(policy_name) or global_policies.get(policy_name)
     if policy_item is None and policy_name != "default":
-        known = sorted({*local_policies, *global_policies, "default"})
-        report(
-            alliance_item,
-            ("spec", "policy"),
-            unknown("PolicySet", policy_name, known) + "; load the PolicySet's file too",
-        )
+        # Without its PolicySet the alliance would be audited under the wrong rules.
+        if not any(u.may_be("PolicySet", policy_name, alliance.name) for u in unchecked):
+            known = sorted({*local_policies, *global_policies, "default"})
+            hint = suggest(policy_name, known)
+            report(
+                alliance_item,
+                ("spec", "policy"),
+                f"unknown PolicySet '{policy_name}'{hint}"
+                if hint
+                else f"unknown PolicySet '{policy_name}' (loaded: {choices(known)}); "
+                "load the PolicySet's file too, or fix the name",
+            )
+        return None
     if space is None or check.failed:
         return None
     policy_doc = policy_item.document if policy_item else None
@@ -172,7 +248,9 @@ class _Checker:
         space: Space | None,
         partners: Mapping[str, Located],
         report: Report,
+        *,
         everything: Sequence[Located],
+        unchecked: Sequence[Unchecked],
     ) -> None:
         self.alliance_item = alliance
         doc = alliance.document
@@ -184,6 +262,7 @@ class _Checker:
         self.failed = False
         self.authorities = [a.name for a in doc.spec.authorities]
         self.everything = everything
+        self.unchecked = unchecked
 
     def report(self, item: Located, path: Path, message: str) -> None:
         self.failed = True
@@ -214,6 +293,8 @@ class _Checker:
         assert isinstance(doc, Contract)
         spec = doc.spec
         partner = self._partner_ref(item, spec.partner, ("spec", "partner"))
+        if partner is None and self._elsewhere(spec.partner):
+            return  # filed under the wrong alliance: checking the rest against it would mislead
         effective = spec.effective
         if effective and effective.from_ and effective.until and effective.until <= effective.from_:
             self.report(
@@ -239,7 +320,8 @@ class _Checker:
                         "endpoint", handoff.endpoint, endpoints, of=f"of partner '{spec.partner}'"
                     )
                     if endpoints
-                    else f"partner '{spec.partner}' declares no endpoints; add one to its Partner document",
+                    else f"partner '{spec.partner}' declares no endpoints; "
+                    "add one to its Partner document",
                 )
         self._escalation(item, doc, partner)
 
@@ -254,7 +336,8 @@ class _Checker:
                     ("spec", "escalation"),
                     unknown("escalation chain", chain, chains)
                     if chains
-                    else f"unknown escalation chain '{chain}': the alliance declares no escalationChains",
+                    else f"unknown escalation chain '{chain}': the alliance declares no "
+                    "escalationChains; add the chain there or list the levels here",
                 )
                 return
             levels: list[EscalationLevel] = self.doc.spec.escalation_chains[chain]
@@ -314,24 +397,37 @@ class _Checker:
         if found is not None:
             assert isinstance(found.document, Partner)
             return found.document
-        message = (
-            unknown("partner", name, sorted(self.partners), of=f"in alliance '{self.doc.name}'")
-            if self.partners
-            else f"unknown partner '{name}': alliance '{self.doc.name}' has no Partner documents"
-        )
-        elsewhere = sorted(
+        if any(u.may_be("Partner", name, self.doc.name) for u in self.unchecked):
+            self.failed = True  # the Partner's own errors are reported; this follows from them
+            return None
+        alliance = self.doc.name
+        known = sorted(self.partners)
+        elsewhere = self._elsewhere(name)
+        if elsewhere:
+            fixes = [] if item is self.alliance_item else ["fix metadata.alliance"]
+            if known:
+                fixes.append(f"choose a partner of '{alliance}': {choices(known)}")
+            message = f"partner '{name}' belongs to alliance '{elsewhere[0]}', not to '{alliance}'"
+            if fixes:
+                message += "; " + ", or ".join(fixes)
+        elif known:
+            message = unknown("partner", name, known, of=f"in alliance '{alliance}'")
+        else:
+            message = f"unknown partner '{name}': alliance '{alliance}' has no Partner documents"
+        self.report(item, path, message)
+        return None
+
+    def _elsewhere(self, partner: str) -> list[str]:
+        """The other alliances that have a partner of this name."""
+        return sorted(
             {
                 str(i.document.metadata.alliance)
                 for i in self.everything
-                if isinstance(i.document, Partner) and i.document.name == name
+                if isinstance(i.document, Partner)
+                and i.document.name == partner
+                and i.document.metadata.alliance != self.doc.name
             }
         )
-        if elsewhere:
-            message += (
-                f"; '{name}' is a partner of alliance '{elsewhere[0]}', not of '{self.doc.name}'"
-            )
-        self.report(item, path, message)
-        return None
 
     def _claim(self, item: Located, claim: Claim, path: Path) -> None:
         self._where(item, claim.where, (*path, "where"))
@@ -352,12 +448,14 @@ class _Checker:
                     self.report(item, (*path, dim_name, i), self._unknown_node(dim, node))
 
     def _unknown_node(self, dim: Dimension, node: str) -> str:
-        message = unknown(dim.name, node, list(dim.nodes))
         assert self.space is not None
         for other in self.space.dimensions:
             if other is not dim and node in other.nodes:
-                return f"{message}; '{node}' is a node of dimension '{other.name}'"
-        return message
+                return (
+                    f"'{node}' is a node of dimension '{other.name}', not of '{dim.name}'; "
+                    f"move it to {other.name}"
+                )
+        return unknown(dim.name, node, _tree_order(dim))
 
     def _unique(self, item: Located, names: list[str], path: Path, what: str) -> None:
         seen: set[str] = set()
@@ -369,13 +467,26 @@ class _Checker:
             seen.add(name)
 
 
+def _tree_order(dim: Dimension) -> list[str]:
+    """The nodes as the tree lists them: each parent before its children."""
+    out: list[str] = []
+
+    def visit(name: str) -> None:
+        out.append(name)
+        for child in dim.nodes[name].children:
+            visit(child)
+
+    for root in dim.roots:
+        visit(root)
+    return out
+
+
 def _check_policy(item: Located, report: Report) -> None:
+    # Unknown rule ids are refused by the schema (its propertyNames come from the
+    # catalogue); what is left is which rule takes which parameter.
     doc = item.document
     assert isinstance(doc, PolicySet)
     for rule, setting in doc.spec.rules.items():
-        if rule not in RULES:
-            report(item, ("spec", "rules", rule), unknown("rule", rule, list(RULES)))
-            continue
         params = RULE_PARAMETERS.get(rule, {})
         for key, value in (
             ("acknowledgeWithin", setting.acknowledge_within),

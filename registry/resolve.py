@@ -1,9 +1,10 @@
 """Owner resolution: who owns a complaint, and how the face hands it over.
 
-An `OwnerIndex` is compiled once per alliance revision: the engine's diagram over
-the dimensions and all of time, cut at every contract day. A full-cell query is
-one bisect per level and a cached answer; a query naming inner nodes or leaving
-dimensions out collects the distinct states inside its box.
+An `OwnerIndex` is compiled once per alliance revision: the engine's arrangement
+of every claim, with time cut at every contract day. A full-cell query walks the
+split tree (a dictionary step per split) to its region and takes the answer
+cached for that region and day; a query naming inner nodes or leaving dimensions
+out collects the distinct regions inside its box.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import msgspec
 from registry.bundle import Bundle
 from registry.claims import State, all_time_cuts, compile_bundle
 from registry.dimensions import Box
-from registry.engine import Lookup, build
 from registry.messages import unknown
 from registry.model import Duration
 
@@ -99,9 +99,8 @@ class OwnerIndex:
         self.bundle = bundle
         self.revision = revision
         self.compiled = compile_bundle(bundle, all_time_cuts(bundle))
-        self.diagram = build(self.compiled.sizes, self.compiled.atoms, self.compiled.state)
-        self.lookup = Lookup(self.diagram)
-        self._details: dict[int, _Details] = {}
+        self.arrangement = self.compiled.arrange()
+        self._details: dict[tuple[int, int], _Details] = {}
         self._leaf_index = [
             {leaf: i for i, leaf in enumerate(d.leaves)} for d in bundle.space.dimensions
         ]
@@ -112,13 +111,13 @@ class OwnerIndex:
         segment = self.compiled.segment(at)
         point = self._point(query)
         if point is not None:
-            label = self.lookup.label((*point, segment))
-            return self._answer(query, at, [label], label)
+            label = self.arrangement.label(point)
+            return self._answer(query, at, segment, [label], label)
         box = self._box(query)
-        labels = sorted(self.lookup.labels_in((*box, ((segment, segment + 1),))))
+        labels = sorted(self.arrangement.labels_in(box))
         # Details (contract, handoff) come from the query's first cell.
-        first = self.lookup.label((*(span[0][0] for span in box), segment))
-        return self._answer(query, at, labels, first)
+        first = self.arrangement.label([span[0][0] for span in box])
+        return self._answer(query, at, segment, labels, first)
 
     def _point(self, query: Mapping[str, str]) -> tuple[int, ...] | None:
         if len(query) != len(self._leaf_index):
@@ -154,11 +153,11 @@ class OwnerIndex:
         return self.bundle.space.box({dim: [node] for dim, node in query.items()})
 
     def _answer(
-        self, query: Mapping[str, str], at: dt.date, labels: list[int], first: int
+        self, query: Mapping[str, str], at: dt.date, segment: int, labels: list[int], first: int
     ) -> Answer:
-        details = [self._detail(label) for label in labels]
+        details = [self._detail(label, segment) for label in labels]
         sets = {d.partners for d in details}
-        head = self._detail(first)
+        head = self._detail(first, segment)
         if len(sets) == 1 and len(head.partners) == 1:
             status = "owned"
         elif sets == {frozenset()}:
@@ -186,12 +185,11 @@ class OwnerIndex:
     def _authority_level(self) -> Level:
         return Level("PT0S", _authority_target(self.authority))
 
-    def _detail(self, label: int) -> _Details:
-        found = self._details.get(label)
+    def _detail(self, label: int, segment: int) -> _Details:
+        found = self._details.get((label, segment))
         if found is None:
-            state = self.diagram.labels[label]
-            assert isinstance(state, State)
-            found = self._details[label] = self._compute(state)
+            state = self.compiled.state_at(self.arrangement.labels[label], segment)
+            found = self._details[label, segment] = self._compute(state)
         return found
 
     def _compute(self, state: State) -> _Details:

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from registry.catalogue import RULES
 from registry.model import ALLIANCE_FIELD, KINDS, SLUG_PATTERN, schema_hook
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -39,6 +40,9 @@ def components() -> dict[str, Any]:
         list(KINDS.values()), schema_hook=schema_hook, ref_template="#/$defs/{name}"
     )
     defs["Tree"] = TREE_SCHEMA
+    # Rule ids come from the catalogue, not the model: name them in the schema so
+    # editors complete them and a typo is reported with the document's other errors.
+    defs["PolicySetSpec"]["properties"]["rules"]["propertyNames"] = {"enum": list(RULES)}
     return defs
 
 

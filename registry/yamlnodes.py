@@ -2,27 +2,36 @@
 
 YAML goes through ruamel's composer (YAML 1.2, so `no` stays a string) and our
 own walk of its nodes, which lets us record positions, refuse duplicate keys and
-refuse alias bombs before they expand. JSON takes msgspec's fast decoder; its
-positions are only worked out (through the YAML composer, JSON being YAML) when
-a document has errors to point at.
+refuse alias bombs before they expand. JSON takes the standard library's C decoder
+(told to refuse duplicate keys; msgspec words its syntax errors); positions are
+only worked out (through the YAML composer, JSON being YAML) when a document has
+errors to point at. Both refuse nesting past MAX_DEPTH before anything recursive
+walks the data.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import MaxDepthExceededError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 Path = tuple[str | int, ...]
 # Aliases let a few lines name millions of values; real contracts stay far below this.
 MAX_EXPANDED_NODES = 1_000_000
+# Parsing, schema checks and tree numbering recurse once per level (or more): a limit
+# far above any contract (a dozen levels) keeps a hostile file off the stack's end.
+MAX_DEPTH = 64
+TOO_DEEP = f"the document nests deeper than {MAX_DEPTH} levels; no contract needs that: flatten it"
 
 
 class ParseError(Exception):
@@ -42,6 +51,8 @@ class Parsed:
     line: int
     column: int
     positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    # Where the document stands in its file: `(i,)` for item i of a JSON array.
+    prefix: Path = ()
 
     def locate(self, path: Path) -> tuple[int, int]:
         """The position of the value at `path`, or of its nearest ancestor."""
@@ -54,14 +65,16 @@ class Parsed:
 
 def parse_yaml(text: str) -> list[Parsed]:
     yaml = YAML(typ="rt")
+    yaml.max_depth = MAX_DEPTH + 1  # the composer counts the document itself
     try:
         nodes = list(yaml.compose_all(io.StringIO(text)))
+    except MaxDepthExceededError as exc:
+        mark = exc.problem_mark
+        raise ParseError(TOO_DEEP, mark.line + 1, mark.column + 1) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        context = f" ({exc.context})" if exc.context and exc.problem else ""
         raise ParseError(
-            f"YAML syntax error: {problem}{context}; fix the indentation or quoting here",
+            f"YAML syntax error: {_yaml_problem(exc)}",
             mark.line + 1 if mark else 1,
             mark.column + 1 if mark else 1,
         ) from None
@@ -69,8 +82,8 @@ def parse_yaml(text: str) -> list[Parsed]:
         raise ParseError(f"YAML syntax error: {exc}") from None
     out = []
     for node in nodes:
-        if node is None:
-            continue
+        if node is None or _is_empty(node):
+            continue  # `---` with nothing after it, as many files end
         _check_expansion(node)
         positions: dict[Path, tuple[int, int]] = {}
         data = _construct(node, (), positions)
@@ -78,39 +91,87 @@ def parse_yaml(text: str) -> list[Parsed]:
     return out
 
 
+def _is_empty(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and (node.tag or "").endswith(":null") and not node.value
+
+
+_OPENERS = {
+    "while parsing a flow sequence": ("[", "]"),
+    "while parsing a flow mapping": ("{", "}"),
+}
+
+
+def _yaml_problem(exc: MarkedYAMLError) -> str:
+    """ruamel's wording says what the parser saw; add what the writer should do."""
+    problem = str(exc.problem or exc.context or "invalid YAML")
+    context = str(exc.context or "")
+    opened = exc.context_mark
+    at = f"line {opened.line + 1}, column {opened.column + 1}" if opened else "above"
+    if "'\\t'" in problem:
+        return "a tab character; YAML indents with spaces only: replace the tab with spaces"
+    alias = re.match(r"found undefined alias '(.*)'", problem)
+    if alias:
+        name = alias.group(1)
+        return (
+            f"the alias *{name} has no anchor &{name} before it in this document "
+            "(anchors do not reach across ---); define the anchor first or write the value out"
+        )
+    if context in _OPENERS:
+        start, end = _OPENERS[context]
+        return f"{problem}: the '{start}' at {at} is not closed; add the missing '{end}' or ','"
+    if context == "while scanning a quoted scalar":
+        return f"{problem}: the quote at {at} is not closed; add the closing quote"
+    if problem == "mapping values are not allowed here":
+        return (
+            "a ': ' inside a plain value; put the value in quotes, "
+            "or start the nested mapping on its own line"
+        )
+    if problem.startswith("expected <block end>"):
+        return (
+            f"this line's indentation matches no level of the block that starts at {at}; "
+            "indent it like its siblings"
+        )
+    detail = f" ({context})" if context and exc.problem else ""
+    return f"{problem}{detail}; fix the indentation, quoting or brackets here"
+
+
 def _check_expansion(root: Node) -> None:
-    """Refuse documents whose aliases expand past MAX_EXPANDED_NODES, or loop."""
+    """Refuse documents whose aliases expand past MAX_EXPANDED_NODES, or loop.
+
+    Sizes are memoised per node, so this walks each node once however many
+    aliases point at it: an alias bomb costs its length, not its expansion."""
     sizes: dict[int, int] = {}
     active: set[int] = set()
 
-    def size(node: Node) -> int:
+    def size(node: Node, path: Path) -> int:
         key = id(node)
         if key in sizes:
             return sizes[key]
+        where = (node.start_mark.line + 1, node.start_mark.column + 1)
         if key in active:
             raise ParseError(
                 "an alias refers to its own anchor, so the document never ends; remove the alias",
-                node.start_mark.line + 1,
-                node.start_mark.column + 1,
+                *where,
+                path,
             )
         active.add(key)
         total = 1
         if isinstance(node, MappingNode):
-            total += sum(size(k) + size(v) for k, v in node.value)
+            total += sum(size(k, path) + size(v, (*path, str(k.value))) for k, v in node.value)
         elif isinstance(node, SequenceNode):
-            total += sum(size(v) for v in node.value)
+            total += sum(size(v, (*path, i)) for i, v in enumerate(node.value))
         active.discard(key)
         sizes[key] = total
         if total > MAX_EXPANDED_NODES:
             raise ParseError(
-                f"aliases expand this document past {MAX_EXPANDED_NODES:,} values "
-                "(an alias bomb?); write the values out or split the document",
-                node.start_mark.line + 1,
-                node.start_mark.column + 1,
+                f"aliases expand this value past {MAX_EXPANDED_NODES:,} values (an alias bomb?); "
+                "write the values out instead of nesting aliases",
+                *where,
+                path,
             )
         return total
 
-    size(root)
+    size(root, ())
 
 
 def _construct(node: Node, path: Path, positions: dict[Path, tuple[int, int]]) -> Any:
@@ -118,10 +179,12 @@ def _construct(node: Node, path: Path, positions: dict[Path, tuple[int, int]]) -
     if isinstance(node, MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode) or key_node.tag.endswith(":merge"):
+            merge = (key_node.tag or "").endswith(":merge")
+            if merge or not isinstance(key_node, ScalarNode):
                 raise ParseError(
-                    "only plain keys are supported here (no merge keys or complex keys); "
-                    "write the fields out",
+                    "merge keys (<<: *anchor) are not supported; write the fields out"
+                    if merge
+                    else "a key must be plain text, not a list or mapping; write it as text",
                     key_node.start_mark.line + 1,
                     key_node.start_mark.column + 1,
                     path,
@@ -130,7 +193,8 @@ def _construct(node: Node, path: Path, positions: dict[Path, tuple[int, int]]) -
             if key in out:
                 first = positions[(*path, key)]
                 raise ParseError(
-                    f"duplicate key '{key}' (first at line {first[0]}); keep one of them",
+                    f"duplicate key '{key}' (first at line {first[0]}, column {first[1]}); "
+                    "keep one of them",
                     key_node.start_mark.line + 1,
                     key_node.start_mark.column + 1,
                     (*path, key),
@@ -141,6 +205,7 @@ def _construct(node: Node, path: Path, positions: dict[Path, tuple[int, int]]) -
         return out
     if isinstance(node, SequenceNode):
         return [_construct(item, (*path, i), positions) for i, item in enumerate(node.value)]
+    assert isinstance(node, ScalarNode)
     return _scalar(node, path)
 
 
@@ -177,12 +242,36 @@ def _scalar(node: ScalarNode, path: Path) -> Any:
     )
 
 
+class _DuplicateKeyError(Exception):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _DuplicateKeyError
+    return out
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_json(text: str) -> list[Parsed]:
     try:
-        data = msgspec.json.decode(text)
-    except msgspec.DecodeError as exc:
-        line, column = _json_error_position(text, str(exc))
-        raise ParseError(f"JSON syntax error: {exc}; fix the JSON here", line, column) from None
+        # The standard decoder can refuse duplicate keys, which JSON leaves open and
+        # which would otherwise drop a value without a word.
+        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        too_deep = _deeper_than(data, MAX_DEPTH)
+    except _DuplicateKeyError:
+        parse_yaml(_as_yaml(text))  # the composer walk points at the second key
+        raise ParseError("duplicate key; keep one of them") from None
+    except ValueError:
+        raise _json_syntax_error(text) from None
+    except RecursionError:  # nested past the decoder's own limit
+        too_deep = True
+    if too_deep:
+        raise _json_too_deep(text)
     items = data if isinstance(data, list) else [data]
     return [
         _LazyParsed(item, text, i if isinstance(data, list) else None)
@@ -190,11 +279,72 @@ def parse_json(text: str) -> list[Parsed]:
     ]
 
 
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether a mapping or list stands more than `limit` keys and indexes deep."""
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return True
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((v, depth + 1) for v in items)
+    return False
+
+
+def _json_too_deep(text: str) -> ParseError:
+    """Where the JSON text first opens a bracket too deep, found by counting them."""
+    depth, in_string, escaped = 0, False, False
+    for offset, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH + 1:  # the outermost bracket is the document itself
+                return ParseError(TOO_DEEP, *_end_position(text[:offset]))
+        elif char in "]}":
+            depth -= 1
+    return ParseError(TOO_DEEP)
+
+
+def _json_syntax_error(text: str) -> ParseError:
+    """msgspec words JSON errors better than the standard library; ask it."""
+    try:
+        msgspec.json.decode(text)
+    except msgspec.DecodeError as exc:
+        message = str(exc)
+    else:
+        message = "JSON is malformed: NaN and Infinity are not JSON numbers"
+    line, column = _json_error_position(text, message)
+    if message == "Input data was truncated":
+        line, column = _end_position(text.rstrip())
+        problem = "the text ends before the JSON does; close every '{' and '['"
+    else:
+        problem = re.sub(r" \(byte \d+\)$", "", message.removeprefix("JSON is malformed: "))
+        fix = "remove the comma before this" if "trailing comma" in problem else "fix the JSON here"
+        problem += f"; {fix}"
+    return ParseError(f"JSON syntax error: {problem}", line, column)
+
+
+def _as_yaml(text: str) -> str:
+    """JSON is YAML, except that JSON may indent with tabs. Outside strings a tab is
+    only ever whitespace (inside them it must be escaped), so spaces keep every
+    position as it was."""
+    return text.replace("\t", " ")
+
+
 class _LazyParsed(Parsed):
     """A JSON document whose positions are found only when something asks."""
 
     def __init__(self, data: Any, text: str, index: int | None) -> None:
-        super().__init__(data, 1, 1)
+        super().__init__(data, 1, 1, prefix=() if index is None else (index,))
         self._text = text
         self._index = index
         self._located = False
@@ -203,7 +353,7 @@ class _LazyParsed(Parsed):
         if not self._located:
             self._located = True
             try:
-                (whole,) = parse_yaml(self._text)
+                (whole,) = parse_yaml(_as_yaml(self._text))
             except (ParseError, ValueError):
                 return 1, 1
             prefix: Path = () if self._index is None else (self._index,)
@@ -218,7 +368,11 @@ def _json_error_position(text: str, message: str) -> tuple[int, int]:
     if marker not in message:
         return 1, 1
     offset = int(message.split(marker, 1)[1].split(")", 1)[0])
-    before = text.encode("utf-8")[:offset].decode("utf-8", errors="replace")
+    return _end_position(text.encode("utf-8")[:offset].decode("utf-8", errors="replace"))
+
+
+def _end_position(before: str) -> tuple[int, int]:
+    """The line and column just after `before`."""
     return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
 
 
