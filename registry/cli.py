@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import msgspec
 
-from registry import __version__, schema
-from registry.bundle import summary
+from registry import __version__, schema, synth
+from registry.bundle import Bundle, Policy, summary
+from registry.catalogue import SEVERITY_RANK
 from registry.load import LoadResult, load
+from registry.model import PolicySet
+from registry.plan import Plan, plan
+from registry.report import RENDERERS, Audited, region_text
+from registry.resolve import Answer, OwnerIndex, QueryError
+from registry.rules import audit
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INVALID = 0, 1, 2
 
@@ -40,6 +47,50 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--format", choices=["text", "json"], default="text")
     validate.set_defaults(run=_validate)
 
+    audit_cmd = sub.add_parser(
+        "audit", help="check coverage and every rule; exit 1 on findings at or above --fail-on"
+    )
+    audit_cmd.add_argument("paths", nargs="+", metavar="PATH")
+    audit_cmd.add_argument("--alliance", help="audit one alliance of the paths")
+    audit_cmd.add_argument("--as-of", type=_date, help="the day to audit (default: today, UTC)")
+    audit_cmd.add_argument("--policy", type=Path, help="a PolicySet file used for every alliance")
+    audit_cmd.add_argument("--fail-on", choices=["error", "warning", "info"], default="error")
+    audit_cmd.add_argument("--format", choices=sorted(RENDERERS), default="text")
+    audit_cmd.set_defaults(run=_audit)
+
+    owner = sub.add_parser("owner", help="who owns a complaint, and how to hand it over")
+    owner.add_argument("paths", nargs="+", metavar="PATH")
+    owner.add_argument("--alliance", help="needed when the paths hold several alliances")
+    owner.add_argument(
+        "--where", action="append", default=[], metavar="DIM=NODE", type=_where,
+        help="a node per dimension, e.g. --where category=refund --where region=north",
+    )  # fmt: skip
+    owner.add_argument("--at", type=_date, help="the day (default: today, UTC)")
+    owner.add_argument("--format", choices=["text", "json"], default="text")
+    owner.set_defaults(run=_owner)
+
+    plan_cmd = sub.add_parser(
+        "plan", help="findings added and removed, and owners moved, from OLD to NEW"
+    )
+    plan_cmd.add_argument("old", metavar="OLD", help="file or folder of the current version")
+    plan_cmd.add_argument("new", metavar="NEW", help="file or folder of the proposed version")
+    plan_cmd.add_argument("--alliance", help="plan one alliance of the paths")
+    plan_cmd.add_argument("--as-of", type=_date, help="the day to compare (default: today, UTC)")
+    plan_cmd.add_argument("--format", choices=["text", "json"], default="text")
+    plan_cmd.set_defaults(run=_plan)
+
+    demo = sub.add_parser("demo", help="synthetic alliances for trials and benchmarks")
+    demo_sub = demo.add_subparsers(title="demo commands")
+    generate = demo_sub.add_parser("generate", help="write a deterministic synthetic alliance")
+    generate.add_argument("--preset", choices=sorted(synth.PRESETS), default="small")
+    generate.add_argument("--seed", type=int, default=1)
+    generate.add_argument("--out", type=Path, required=True)
+    generate.add_argument(
+        "--defects", type=int, default=0, metavar="K",
+        help="plant K gaps and overlaps; the truth goes to defects.jsonl",
+    )  # fmt: skip
+    generate.set_defaults(run=_generate)
+
     schemas = sub.add_parser("schema", help="write the JSON Schemas of every kind")
     schemas.add_argument("--out", type=Path, default=Path("schemas"))
     schemas.set_defaults(run=_schema)
@@ -47,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def print_errors(result: LoadResult, fmt: str = "text") -> None:
+    """Every error of a load: as JSON objects on standard output, or as lines on
+    standard error."""
     if fmt == "json":
         sys.stdout.write(msgspec.json.encode([e.to_dict() for e in result.errors]).decode() + "\n")
         return
@@ -75,4 +128,175 @@ def _validate(args: argparse.Namespace) -> int:
 def _schema(args: argparse.Namespace) -> int:
     for path in schema.write(args.out):
         print(path)
+    return EXIT_OK
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not an ISO date such as 2026-11-22"
+        ) from None
+
+
+def _where(text: str) -> tuple[str, str]:
+    dim, sep, node = text.partition("=")
+    if not sep or not dim or not node:
+        raise argparse.ArgumentTypeError(f"'{text}' is not DIM=NODE, e.g. category=refund")
+    return dim, node
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _bundles(paths: Sequence[str], alliance: str | None) -> list[Bundle] | None:
+    """The valid bundles of the paths (one with --alliance), or None after printing why."""
+    result = load(paths)
+    if not result.ok:
+        print_errors(result)
+        return None
+    if alliance is not None:
+        if alliance not in result.bundles:
+            known = ", ".join(sorted(result.bundles)) or "none"
+            print(
+                f"registry: no alliance '{alliance}' in the paths; found: {known}", file=sys.stderr
+            )
+            return None
+        return [result.bundles[alliance]]
+    if not result.bundles:
+        print("registry: the paths hold no Alliance document", file=sys.stderr)
+        return None
+    return [result.bundles[name] for name in sorted(result.bundles)]
+
+
+def _audit(args: argparse.Namespace) -> int:
+    bundles = _bundles(args.paths, args.alliance)
+    if bundles is None:
+        return EXIT_INVALID
+    if args.policy is not None:
+        policy = _policy(args.policy)
+        if policy is None:
+            return EXIT_INVALID
+        for bundle in bundles:
+            bundle.policy = policy
+    as_of = args.as_of or _today()
+    audits = [Audited(audit(b, as_of), b.origins) for b in bundles]
+    print(RENDERERS[args.format](audits, args.fail_on))
+    threshold = SEVERITY_RANK[args.fail_on]
+    failed = any(a.report.worst() >= threshold for a in audits)
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def _policy(path: Path) -> Policy | None:
+    result = load([str(path)])
+    sets = [d for d in result.checked if isinstance(d, PolicySet)]
+    if not result.ok or len(sets) != 1:
+        print_errors(result)
+        if result.ok:
+            print(f"registry: {path} must hold exactly one PolicySet", file=sys.stderr)
+        return None
+    return Policy.from_set(sets[0])
+
+
+def _owner(args: argparse.Namespace) -> int:
+    bundles = _bundles(args.paths, args.alliance)
+    if bundles is None:
+        return EXIT_INVALID
+    if len(bundles) > 1:
+        names = ", ".join(b.name for b in bundles)
+        print(f"registry: the paths hold several alliances ({names}); name one with --alliance",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_INVALID
+    query = dict(args.where)
+    try:
+        answer = OwnerIndex(bundles[0]).owner(query, args.at or _today())
+    except QueryError as error:
+        for problem in error.errors:
+            print(f"registry: --where {problem['parameter']}: {problem['message']}",
+                  file=sys.stderr)  # fmt: skip
+        return EXIT_INVALID
+    if args.format == "json":
+        print(msgspec.json.format(msgspec.json.encode(answer).decode(), indent=2))
+    else:
+        print(owner_text(answer))
+    return EXIT_OK
+
+
+def owner_text(answer: Answer) -> str:
+    asked = ", ".join(f"{k}={v}" for k, v in answer.query.items()) or "every cell"
+    if answer.owner is not None:
+        head = f"owned by {answer.owner.partner} (contract {answer.owner.contract})"
+    else:
+        head = f"{answer.status}; candidates: {', '.join(answer.candidates) or 'none'}"
+    lines = [f"{answer.alliance}: {asked} on {answer.at}: {head}"]
+    lines.append(f"  face: {answer.face.partner if answer.face else 'none'}")
+    if answer.handoff is not None:
+        h = answer.handoff
+        times = ", ".join(
+            f"{name} {value}"
+            for name, value in (
+                ("acknowledge", h.acknowledge_within),
+                ("resolve", h.resolve_within),
+            )
+            if value
+        )
+        lines.append(f"  handoff: {h.endpoint.name} ({h.endpoint.type} {h.endpoint.address}), "
+                     f"mode {h.mode}" + (f", {times}" if times else ""))  # fmt: skip
+        if h.requires:
+            lines.append(f"  requires: {', '.join(h.requires)}")
+    if answer.consulted:
+        teams = ", ".join(
+            c.partner + (f" within {c.respond_within}" if c.respond_within else "")
+            for c in answer.consulted
+        )
+        lines.append(f"  consulted: {teams}")
+    for level in answer.escalation:
+        who = " ".join(f"{k} {v}" for k, v in level.to.items())
+        lines.append(f"  escalate after {level.after}: {who}")
+    return "\n".join(lines)
+
+
+def _plan(args: argparse.Namespace) -> int:
+    old = _bundles([args.old], args.alliance)
+    new = _bundles([args.new], args.alliance)
+    if old is None or new is None:
+        return EXIT_INVALID
+    olds = {b.name: b for b in old}
+    as_of = args.as_of or _today()
+    plans = [plan(olds[b.name], b, as_of) for b in new if b.name in olds]
+    if not plans:
+        print("registry: OLD and NEW share no alliance", file=sys.stderr)
+        return EXIT_INVALID
+    if args.format == "json":
+        print(msgspec.json.format(msgspec.json.encode(plans).decode(), indent=2))
+    else:
+        print("\n".join(plan_text(p) for p in plans))
+    return EXIT_FINDINGS if any(p.adds_errors() for p in plans) else EXIT_OK
+
+
+def plan_text(p: Plan) -> str:
+    lines = [f"{p.alliance} as of {p.as_of}: {len(p.added)} finding(s) added, "
+             f"{len(p.removed)} removed"]  # fmt: skip
+    for sign, findings in (("+", p.added), ("-", p.removed)):
+        for f in findings:
+            where = region_text(f)
+            lines.append(f"  {sign} {f.rule} ({f.severity}): {f.message}"
+                         + (f" [{where}]" if where else ""))  # fmt: skip
+    if p.moves is None:
+        lines.append("  owners: not compared, the dimension trees differ")
+    else:
+        cells = sum(m.cells for m in p.moves)
+        lines.append(f"  owners: {cells:,} cell(s) in {len(p.moves)} box(es) change owner")
+        for m in p.moves:
+            where = " ".join(f"{d}={','.join(n)}" for d, n in m.region.items()) or "every cell"
+            before, after = ", ".join(m.before) or "nobody", ", ".join(m.after) or "nobody"
+            lines.append(f"    {where}: {before} -> {after} ({m.cells:,} cells)")
+    return "\n".join(lines)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    written = synth.write(args.out, args.preset, args.seed, args.defects)
+    print(f"wrote {len(written)} file(s) to {args.out}")
     return EXIT_OK

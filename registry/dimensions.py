@@ -216,7 +216,8 @@ def build(name: str, tree: Any) -> tuple[Dimension | None, list[TreeError]]:
             errors.append(
                 TreeError(
                     path,
-                    f"duplicate node '{node}' in dimension '{name}' (first at dimension path {where}); node names must be unique within a dimension",
+                    f"duplicate node '{node}' in dimension '{name}' (first at dimension path "
+                    f"{where}); node names must be unique within a dimension",
                 )
             )
             return

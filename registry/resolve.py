@@ -144,7 +144,10 @@ class OwnerIndex:
             dim = space.dimensions[space.by_name[dim_name]]
             if node not in dim.nodes:
                 errors.append(
-                    {"parameter": dim_name, "message": unknown(dim_name, node, list(dim.nodes))}
+                    {
+                        "parameter": dim_name,
+                        "message": unknown(dim_name, node, list(dim.axis.ids)[1:]),
+                    }
                 )
         if errors:
             raise QueryError(errors)

@@ -204,7 +204,8 @@ def _cell_message(
     if rule == "future-overlap":
         return f"{len(partners)} partners become accountable for {n} on {date}"
     if rule == "outside-scope":
-        return f"{names} {'is' if len(partners) == 1 else 'are'} accountable for {n} outside their scope"
+        verb = "is" if len(partners) == 1 else "are"
+        return f"{names} {verb} accountable for {n} outside their scope"
     if rule == "gray-zone":
         said = "; ".join(
             f"{other} has scope where {owner} is accountable but is not in its consulted team"
@@ -293,8 +294,8 @@ def _document_findings(bundle: Bundle, as_of: dt.date, used_waivers: set[int]) -
                     if handoff.resolve_within is not None and last.after > handoff.resolve_within:
                         add(
                             "escalation-too-late",
-                            f"the authority is reached after "
-                            f"{Duration.of(last.after).iso()}, later than handoff {i}'s resolveWithin "
+                            f"the authority is reached after {Duration.of(last.after).iso()}, "
+                            f"later than handoff {i}'s resolveWithin "
                             f"{Duration.of(handoff.resolve_within).iso()}",
                             partner,
                             [ref],
