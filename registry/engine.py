@@ -188,6 +188,8 @@ def _choose_split(
             if not nodes:
                 continue
             below += 1
+            if len(nodes) == 1:  # most atoms: one node, nothing to link
+                continue
             touched = {path[n][k] for n in nodes}
             spread += len(touched) - 1
             first = find(touched.pop())
@@ -225,6 +227,13 @@ def _branches(
         claim, negative, nodes = entry
         if not nodes[d]:
             everywhere.append(entry)
+            continue
+        if len(nodes[d]) == 1:  # most atoms: one node, in one group
+            n = nodes[d][0]
+            g = group_of[path[n][k]]
+            whole = depth[n] == k and len(groups[g]) == 1
+            clipped = () if whole else nodes[d]
+            per_group[g].append((claim, negative, (*nodes[:d], clipped, *nodes[d + 1 :])))
             continue
         inside: dict[int, list[int]] = {}
         for n in nodes[d]:
