@@ -66,6 +66,14 @@ class Arrangement:
             ref = branch[ref][paths[d][point[d]][depths[ref]]]
         return ~ref
 
+    def label_at(self, paths: Sequence[tuple[int, ...]]) -> int:
+        """The label id of one cell, given each dimension's leaf as its path of nodes
+        (`Axis.leaf_path`): the owner index's hot path."""
+        ref, dims, depths, branch = self.root, self._dim, self._depth, self._branch
+        while ref >= 0:
+            ref = branch[ref][paths[dims[ref]][depths[ref]]]
+        return ~ref
+
     def labels_in(self, box: Box) -> set[int]:
         """The label ids found anywhere inside a box."""
         found: set[int] = set()

@@ -94,6 +94,12 @@ class _Details(msgspec.Struct):
     escalation: list[Level]
 
 
+# status, owner, candidates, face, handoff, consulted, escalation
+_Verdict = tuple[
+    str, Owner | None, list[str], Face | None, Handoff | None, list[ConsultedTeam], list[Level]
+]
+
+
 class OwnerIndex:
     def __init__(self, bundle: Bundle, revision: int | None = None) -> None:
         self.bundle = bundle
@@ -101,23 +107,43 @@ class OwnerIndex:
         self.compiled = compile_bundle(bundle, all_time_cuts(bundle))
         self.arrangement = self.compiled.arrange()
         self._details: dict[tuple[int, int], _Details] = {}
+        self._verdicts: dict[tuple[int, int], _Verdict] = {}
+        self._days: dict[dt.date, tuple[int, str]] = {}
         self._leaf_index = [
             {leaf: i for i, leaf in enumerate(d.leaves)} for d in bundle.space.dimensions
+        ]
+        # Per dimension: its name, and each leaf's path of nodes for the split tree.
+        self._leaf_paths = [
+            (d.name, {leaf: d.axis.leaf_path[i] for i, leaf in enumerate(d.leaves)})
+            for d in bundle.space.dimensions
         ]
         name = bundle.alliance.spec.authority
         self.authority = Authority(name, bundle.authority_email(name))
 
     def owner(self, query: Mapping[str, str], at: dt.date) -> Answer:
-        segment = self.compiled.segment(at)
+        day = self._days.get(at)
+        if day is None:  # complaints come in on few distinct days: remember them
+            day = self._days[at] = (self.compiled.segment(at), at.isoformat())
+        segment, at_text = day
+        if len(query) == len(self._leaf_paths):
+            paths = []
+            for dim, by_leaf in self._leaf_paths:
+                path = by_leaf.get(query.get(dim, ""))
+                if path is None:
+                    break
+                paths.append(path)
+            else:  # a full cell: the hot path of a complaint system
+                label = self.arrangement.label_at(paths)
+                return self._answer(query, at_text, segment, [label], label)
         point = self._point(query)
         if point is not None:
             label = self.arrangement.label(point)
-            return self._answer(query, at, segment, [label], label)
+            return self._answer(query, at_text, segment, [label], label)
         box = self._box(query)
         labels = sorted(self.arrangement.labels_in(box))
         # Details (contract, handoff) come from the query's first cell.
         first = self.arrangement.label([span[0][0] for span in box])
-        return self._answer(query, at, segment, labels, first)
+        return self._answer(query, at_text, segment, labels, first)
 
     def _point(self, query: Mapping[str, str]) -> tuple[int, ...] | None:
         if len(query) != len(self._leaf_index):
@@ -156,34 +182,45 @@ class OwnerIndex:
         return self.bundle.space.box({dim: [node] for dim, node in query.items()})
 
     def _answer(
-        self, query: Mapping[str, str], at: dt.date, segment: int, labels: list[int], first: int
+        self, query: Mapping[str, str], at_text: str, segment: int, labels: list[int], first: int
     ) -> Answer:
-        details = [self._detail(label, segment) for label in labels]
-        sets = {d.partners for d in details}
+        if len(labels) == 1:  # one region: its verdict is cached
+            key = (first, segment)
+            verdict = self._verdicts.get(key)
+            if verdict is None:
+                verdict = self._verdicts[key] = self._verdict(labels, first, segment)
+        else:
+            verdict = self._verdict(labels, first, segment)
+        status, owner, candidates, face, handoff, consulted, escalation = verdict
+        return Answer(
+            alliance=self.bundle.name,
+            at=at_text,
+            revision=self.revision,
+            query=dict(query),
+            status=status,
+            owner=owner,
+            candidates=candidates,
+            face=face,
+            handoff=handoff,
+            consulted=consulted,
+            escalation=escalation,
+            authority=self.authority,
+        )
+
+    def _verdict(self, labels: list[int], first: int, segment: int) -> _Verdict:
+        sets = {self._detail(label, segment).partners for label in labels}
         head = self._detail(first, segment)
         if len(sets) == 1 and len(head.partners) == 1:
-            status = "owned"
-        elif sets == {frozenset()}:
+            return ("owned", head.owner, [], head.face, head.handoff, head.consulted,
+                    head.escalation)  # fmt: skip
+        if sets == {frozenset()}:
             status = "unowned"
         elif len(sets) == 1:
             status = "conflict"
         else:
             status = "ambiguous"
-        owned = status == "owned"
-        return Answer(
-            alliance=self.bundle.name,
-            at=at.isoformat(),
-            revision=self.revision,
-            query=dict(query),
-            status=status,
-            owner=head.owner if owned else None,
-            candidates=[] if owned else sorted(set().union(*sets)),
-            face=head.face,
-            handoff=head.handoff if owned else None,
-            consulted=head.consulted if owned else [],
-            escalation=head.escalation if owned else [self._authority_level()],
-            authority=self.authority,
-        )
+        candidates = sorted(set().union(*sets))
+        return (status, None, candidates, head.face, None, [], [self._authority_level()])
 
     def _authority_level(self) -> Level:
         return Level("PT0S", _authority_target(self.authority))
