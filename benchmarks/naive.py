@@ -38,8 +38,8 @@ def owners(
 ) -> frozenset[str]:
     found = set()
     for partner, where, excepts in claims:
-        if all(x in s for x, s in zip(cell, where)) and not any(
-            all(x in s for x, s in zip(cell, e)) for e in excepts
+        if all(x in s for x, s in zip(cell, where, strict=True)) and not any(
+            all(x in s for x, s in zip(cell, e, strict=True)) for e in excepts
         ):
             found.add(partner)
     return frozenset(found)

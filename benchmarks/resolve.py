@@ -91,7 +91,8 @@ def main() -> None:
         print(f"medium ({medium.space.cells:,} cells):")
         print(f"  OwnerIndex.owner, full cell   {ours:8.2f} us per query")
         print(
-            f"  linear scan of {len(claims)} claims  {scan:8.2f} us  ours {scan / ours:6.1f}x faster"
+            f"  linear scan of {len(claims)} claims  {scan:8.2f} us  "
+            f"ours {scan / ours:6.1f}x faster"
         )
         print(f"  SQLite, indexed cell table    {lite:8.2f} us  ours {lite / ours:6.1f}x faster "
               "(target >= 2x)")  # fmt: skip
