@@ -134,11 +134,20 @@ def _signer(
 def _cell_findings(
     bundle: Bundle, compiled: Compiled, arrangement: Arrangement, signatures: list[Signature]
 ) -> Iterator[Finding]:
+    # Findings group by partner set (§4): gray-zone labels are pair sets, so their
+    # cells group by the pairs' partners and the finding lists every pair seen.
     groups: dict[tuple[str, Label], list[Box]] = {}
+    pairs: dict[Label, set[Label]] = {}
     for box, lid in arrangement.leaves:
-        for rule, label in signatures[lid].labels:
-            groups.setdefault((rule, label), []).append(box)
-    for (rule, label), boxes in groups.items():
+        for rule, raw in signatures[lid].labels:
+            key = raw
+            if rule == "gray-zone":
+                assert isinstance(raw, frozenset)
+                key = frozenset(p for pair in raw for p in pair)
+                pairs.setdefault(key, set()).update(raw)
+            groups.setdefault((rule, key), []).append(box)
+    for (rule, key), boxes in groups.items():
+        label = frozenset(pairs[key]) if rule == "gray-zone" else key
         # The documents of a future overlap are those in force on its date; of a
         # future gap, those in force now (they are the ones ending).
         segment = 0

@@ -1,0 +1,231 @@
+"""The contract language's semantics, cell by cell and day by day.
+
+A brute-force reading of §2 and §3 of the contract language, straight from a
+Bundle's documents: no engine, no boxes, no time segments. It lists every cell,
+so it serves small alliances only: the property tests compare the engine with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from registry.bundle import Bundle
+from registry.model import Claim, Contract
+
+Cell = tuple[str, ...]  # one leaf per dimension, in the alliance's dimension order
+Where = Mapping[str, Sequence[str]]
+# Per firing rule on a cell: (the partners the finding names, its date or None).
+Label = tuple[frozenset[str], str | None]
+
+
+def tree_nodes(tree: Any) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Every node of a dimension tree -> the leaves under it, in tree order; and
+    every node -> its children ("" is the dimension itself)."""
+    leaves: dict[str, list[str]] = {}
+    children: dict[str, list[str]] = {}
+
+    def visit(name: str, subtree: Any) -> list[str]:
+        if isinstance(subtree, Mapping):
+            kids = {str(k): v for k, v in subtree.items()}
+        else:
+            kids = dict.fromkeys(map(str, subtree or []))
+        children[name] = list(kids)
+        under = [leaf for kid, below in kids.items() for leaf in visit(kid, below)]
+        leaves[name] = under or [name]
+        return leaves[name]
+
+    visit("", tree)
+    del leaves[""]
+    return leaves, children
+
+
+class Oracle:
+    def __init__(self, bundle: Bundle) -> None:
+        self.bundle = bundle
+        spec = bundle.alliance.spec
+        self.dims = list(spec.dimensions)
+        trees = {dim: tree_nodes(tree) for dim, tree in spec.dimensions.items()}
+        self.nodes = {dim: nodes for dim, (nodes, _) in trees.items()}
+        self.children = {dim: children for dim, (_, children) in trees.items()}
+        self.leaves = {
+            dim: [n for n, kids in children.items() if n and not kids]
+            for dim, (_, children) in trees.items()
+        }
+        self.cells: list[Cell] = list(itertools.product(*(self.leaves[d] for d in self.dims)))
+
+    # -- selectors ---------------------------------------------------------------
+
+    def expand(self, region: Where) -> set[Cell]:
+        """The cells of a selector (or of a finding's region): omitted dims are whole."""
+        return {c for c in self.cells if self.covers(region, c)}
+
+    def covers(self, where: Where | None, cell: Cell) -> bool:
+        if where is None:
+            return True
+        return all(
+            any(cell[self.dims.index(dim)] in self.nodes[dim][n] for n in names)
+            for dim, names in where.items()
+        )
+
+    def claims(self, claim: Claim, cell: Cell) -> bool:
+        return self.covers(claim.where, cell) and not any(
+            self.covers(e, cell) for e in claim.except_
+        )
+
+    # -- §2: what holds on a cell on a day ---------------------------------------
+
+    def contracts_for(self, cell: Cell, day: dt.date) -> list[Contract]:
+        """The active contracts whose accountable claims cover the cell."""
+        return [
+            c
+            for c in self.bundle.contracts
+            if active(c, day) and any(self.claims(a, cell) for a in c.spec.accountable)
+        ]
+
+    def accountable(self, cell: Cell, day: dt.date) -> frozenset[str]:
+        return frozenset(c.spec.partner for c in self.contracts_for(cell, day))
+
+    def face(self, cell: Cell) -> frozenset[str]:
+        return frozenset(
+            f.partner for f in self.bundle.alliance.spec.customer_face if self.claims(f, cell)
+        )
+
+    def scope(self, cell: Cell, day: dt.date) -> frozenset[str]:
+        return frozenset(
+            c.spec.partner
+            for c in self.bundle.contracts
+            if active(c, day) and any(self.claims(s, cell) for s in c.spec.scope)
+        )
+
+    def consulted(self, partner: str, cell: Cell, day: dt.date) -> frozenset[str]:
+        """The consulted teams of the partner's contracts for the cell, pooled."""
+        return frozenset(
+            entry.partner
+            for c in self.contracts_for(cell, day)
+            if c.spec.partner == partner
+            for entry in c.spec.consulted
+            if self.covers(entry.where, cell)
+        )
+
+    def has_handoff(self, partner: str, cell: Cell, day: dt.date) -> bool:
+        return any(
+            self.covers(h.where, cell)
+            for c in self.contracts_for(cell, day)
+            if c.spec.partner == partner
+            for h in c.spec.handoffs
+        )
+
+    # -- §3: which rules fire ----------------------------------------------------
+
+    def future_days(self, as_of: dt.date) -> list[dt.date]:
+        """The contract from/until days d with as_of < d and (d - as_of) <= horizon:
+        the only days inside the horizon on which an answer can change."""
+        horizon = self.bundle.policy.horizon
+        days = set()
+        for c in self.bundle.contracts:
+            if c.spec.effective is not None:
+                days |= {c.spec.effective.from_, c.spec.effective.until} - {None}
+        return sorted(d for d in days if d is not None and as_of < d and d - as_of <= horizon)
+
+    def raw(self, cell: Cell, as_of: dt.date) -> dict[str, Label]:
+        """Every cell rule firing on the cell, before severities and waivers."""
+        out: dict[str, Label] = {}
+        owners = self.accountable(cell, as_of)
+        face = self.face(cell)
+        if not owners:
+            out["coverage-gap"] = (frozenset(), None)
+        if len(owners) > 1:
+            out["coverage-overlap"] = (owners, None)
+        if not face:
+            out["face-gap"] = (frozenset(), None)
+        if len(face) > 1:
+            out["face-overlap"] = (face, None)
+        for day in self.future_days(as_of):
+            later = self.accountable(cell, day)
+            if owners and not later and "future-gap" not in out:
+                out["future-gap"] = (owners, day.isoformat())
+            if len(owners) < 2 and len(later) > 1 and "future-overlap" not in out:
+                out["future-overlap"] = (later, day.isoformat())
+        scope = self.scope(cell, as_of)
+        if outside := frozenset(p for p in owners if p not in scope):
+            out["outside-scope"] = (outside, None)
+        gray = {
+            (owner, other)
+            for owner in owners
+            for other in scope
+            if other != owner and other not in self.consulted(owner, cell, as_of)
+        }
+        if gray:
+            out["gray-zone"] = (frozenset(p for pair in gray for p in pair), None)
+        missing = frozenset(
+            p for p in owners if p not in face and not self.has_handoff(p, cell, as_of)
+        )
+        if missing:
+            out["handoff-missing"] = (missing, None)
+        return out
+
+    def silencing(self, rule: str, cell: Cell, as_of: dt.date) -> set[str]:
+        """The live waivers of the rule whose region holds the cell."""
+        return {
+            w.name
+            for w in self.bundle.waivers
+            if w.spec.rule == rule and as_of < w.spec.expires and self.covers(w.spec.where, cell)
+        }
+
+    def audit(self, as_of: dt.date) -> Audit:
+        severities = self.bundle.policy.severities
+        fired: dict[str, dict[Cell, Label]] = {}
+        waived: set[Cell] = set()
+        used: set[str] = set()
+        owned = 0
+        for cell in self.cells:
+            owned += len(self.accountable(cell, as_of)) == 1
+            for rule, label in self.raw(cell, as_of).items():
+                if severities[rule] == "off":
+                    continue
+                if silencing := self.silencing(rule, cell, as_of):
+                    waived.add(cell)
+                    used |= silencing
+                else:
+                    fired.setdefault(rule, {})[cell] = label
+        return Audit(fired, owned, waived, used)
+
+    # -- §5: owner resolution ----------------------------------------------------
+
+    def status(self, cells: set[Cell], day: dt.date) -> tuple[str, frozenset[str]]:
+        """The status of a query covering these cells, and the partners seen."""
+        sets = {self.accountable(c, day) for c in cells}
+        seen = frozenset(p for s in sets for p in s)
+        if len(sets) > 1:
+            return "ambiguous", seen
+        if not seen:
+            return "unowned", seen
+        return ("owned" if len(seen) == 1 else "conflict"), seen
+
+    def query_cells(self, query: Mapping[str, str]) -> set[Cell]:
+        return self.expand({dim: [node] for dim, node in query.items()})
+
+    def every_node(self) -> Iterator[tuple[str, str]]:
+        for dim in self.dims:
+            for node in self.nodes[dim]:
+                yield dim, node
+
+
+@dataclass
+class Audit:
+    fired: dict[str, dict[Cell, Label]]  # rule -> firing cell -> label, after waivers
+    owned: int
+    waived: set[Cell]
+    used_waivers: set[str]  # the waivers that silenced something
+
+
+def active(contract: Contract, day: dt.date) -> bool:
+    effective = contract.spec.effective
+    if effective is None:
+        return True
+    start, end = effective.from_, effective.until
+    return (start is None or start <= day) and (end is None or day < end)
