@@ -1,0 +1,83 @@
+"""Every rule by example: one folder per rule under examples/rules/, each with a
+failing and a passing alliance and the exact JSON report `registry audit` prints
+for it in `expected.json` (see examples/rules/README.md).
+
+A case is audited as `registry audit <folder>/*.yaml --as-of 2026-11-22 --format
+json`: the YAML files only, because the loader would read `expected.json` as a
+document too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import EXAMPLES
+
+from registry.catalogue import RULES
+from registry.cli import main
+
+AS_OF = "2026-11-22"
+RULE_EXAMPLES = EXAMPLES / "rules"
+SIDES = ("fail", "pass")
+CASES = sorted(p for p in RULE_EXAMPLES.glob("*/*") if p.is_dir())
+
+# Rules a failing example cannot show alone. An expired waiver silences nothing,
+# so the gap it was written for shows again beside `waiver-expired`.
+ALSO_FIRES = {"waiver-expired": {"coverage-gap"}}
+
+
+def audit(case: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[dict[str, Any]]]:
+    """The exit code and the parsed standard output of the audit of one case."""
+    files = sorted(str(p) for p in case.glob("*.yaml"))
+    assert files, f"{case} holds no .yaml document"
+    code = main(["audit", *files, "--as-of", AS_OF, "--format", "json"])
+    out, err = capsys.readouterr()
+    assert err == ""
+    reports: list[dict[str, Any]] = json.loads(out)
+    return code, reports
+
+
+def rules_in(reports: list[dict[str, Any]]) -> set[str]:
+    return {f["rule"] for report in reports for f in report["findings"]}
+
+
+def test_every_rule_has_a_failing_and_a_passing_example() -> None:
+    folders = sorted(p.name for p in RULE_EXAMPLES.iterdir() if p.is_dir())
+    assert folders == sorted(RULES), "one folder per rule of registry/catalogue.py, named by its id"
+    for rule in RULES:
+        for side in SIDES:
+            case = RULE_EXAMPLES / rule / side
+            assert (case / "expected.json").is_file(), f"{rule}/{side}/expected.json is missing"
+            assert (case / "alliance.yaml").is_file(), f"{rule}/{side}/alliance.yaml is missing"
+        extra = {p.name for p in (RULE_EXAMPLES / rule).iterdir() if p.is_dir()} - set(SIDES)
+        assert not extra, f"{rule} holds folders other than fail/ and pass/: {sorted(extra)}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_report_is_exactly_the_expected_one(case: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, reports = audit(case, capsys)
+    expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))
+    assert reports == expected
+    errors = any(f["severity"] == "error" for report in reports for f in report["findings"])
+    assert code == (1 if errors else 0)
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_the_failing_example_fires_its_rule_and_the_fix_silences_it(
+    rule: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, failing = audit(RULE_EXAMPLES / rule / "fail", capsys)
+    _, passing = audit(RULE_EXAMPLES / rule / "pass", capsys)
+    fired = rules_in(failing)
+    assert rule in fired
+    assert fired <= {rule} | ALSO_FIRES.get(rule, set()), "keep the failing example to its rule"
+    assert rule not in rules_in(passing)
+    assert rules_in(passing) <= fired - {rule}, "the fix must not add findings"
+    # The expected reports say the same, so a regenerated expected.json cannot
+    # bless an example that stopped showing its rule.
+    for side, wanted in (("fail", True), ("pass", False)):
+        expected = json.loads((RULE_EXAMPLES / rule / side / "expected.json").read_text())
+        assert (rule in rules_in(expected)) is wanted, f"{rule}/{side}/expected.json"
