@@ -76,38 +76,65 @@ def load(paths: Sequence[str | Path], stdin: TextIO | None = None) -> LoadResult
     texts: list[tuple[str, str]] = []
     for name, raw in _read_all(paths, stdin or sys.stdin, result):
         result.files += 1
-        text = _decode(name, raw, result)
+        text = decode_text(name, raw, result)
         if text is not None:
             texts.append((name, text))
     return load_texts(texts, result)
 
 
 def load_texts(texts: Iterable[tuple[str, str]], result: LoadResult | None = None) -> LoadResult:
-    """Load documents given as (name, text): the HTTP API's door into the same checks."""
+    """Load documents given as (name, text); a name ending in `.json` is read as JSON."""
     if result is None:
         result = LoadResult()
         texts = list(texts)
         result.files = len(texts)
-    located: list[Located] = []
-    unchecked: list[Unchecked] = []
-    parsed_files: set[str] = set()
+    documents = read_documents(texts, result)
+    return bundle_documents(documents, result)
+
+
+@dataclass
+class Documents:
+    """The documents of some texts: those that passed their own checks, and what the
+    envelope of each other one says."""
+
+    located: list[Located] = field(default_factory=list)
+    unchecked: list[Unchecked] = field(default_factory=list)
+    parsed_files: set[str] = field(default_factory=set)
+
+    def __add__(self, other: Documents) -> Documents:
+        return Documents(
+            self.located + other.located,
+            self.unchecked + other.unchecked,
+            self.parsed_files | other.parsed_files,
+        )
+
+
+def read_documents(texts: Iterable[tuple[str, str]], result: LoadResult) -> Documents:
+    """Parse texts and check each document on its own (schema, types), not yet its
+    references to other documents. Errors go to `result`."""
+    found = Documents()
     for name, text in texts:
         documents = _parse(name, text, result)
         if documents:
-            parsed_files.add(name)
+            found.parsed_files.add(name)
         for parsed in documents:
             result.documents += 1
             document = _check_document(name, parsed, result)
             if document is not None:
-                located.append(Located(document, name, parsed))
+                found.located.append(Located(document, name, parsed))
                 result.checked.append(document)
             else:
-                unchecked.append(Unchecked.of(parsed.data))
+                found.unchecked.append(Unchecked.of(parsed.data))
+    return found
+
+
+def bundle_documents(documents: Documents, result: LoadResult) -> LoadResult:
+    """Check every reference between the documents and assemble the bundles."""
 
     def report(where: Located, path: tuple[str | int, ...], message: str) -> None:
         _add(result, where.file, where.parsed, path, message)
 
-    for bundle in assemble(located, report, unchecked):
+    for bundle in assemble(documents.located, report, documents.unchecked):
         result.bundles[bundle.name] = bundle
     # Files in name order, documents in file order, and inside a document the
     # order the checks chose (the schema's best match first).
@@ -119,7 +146,7 @@ def load_texts(texts: Iterable[tuple[str, str]], result: LoadResult | None = Non
         )
     ]
     failed = {e.file for e in result.errors}
-    if failed - parsed_files:
+    if failed - documents.parsed_files:
         # A file that could not be read at all may have held any alliance's documents.
         result.bundles.clear()
     # An alliance touched by any failing file is not handed out.
@@ -177,7 +204,7 @@ def _read_all(
     return out
 
 
-def _decode(name: str, raw: bytes, result: LoadResult) -> str | None:
+def decode_text(name: str, raw: bytes, result: LoadResult) -> str | None:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -1,0 +1,319 @@
+"""Alliances and their documents: list, read (now or at an earlier revision),
+write one (PUT, DELETE with ETags) or many at once (apply, plan)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import anyio.to_thread
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from registry.access import Principal
+from registry.api.access import authorize, live
+from registry.api.problems import ApiError, document_errors
+from registry.load import LoadResult, decode_text
+from registry.model import KINDS
+from registry.store.writes import Outcome, alliance_etag, write
+from registry.store.writes import Request as WriteRequest
+
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+NAME = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+
+ForceParam = Annotated[
+    bool,
+    Parameter(description="write even though the change adds error findings (manager, logged)"),
+]
+DryRunParam = Annotated[
+    bool, Parameter(query="dryRun", description="check and plan only; write nothing")
+]
+AsOfParam = Annotated[
+    dt.date | None,
+    Parameter(query="asOf", description="the day the plan compares findings on (default: today)"),
+]
+IfMatch = Annotated[
+    str | None,
+    Parameter(header="If-Match", description="the ETag last read; required to change a document"),
+]
+
+
+class AllianceSummary(msgspec.Struct):
+    name: str
+    revision: int
+    etag: str
+
+
+class StoredView(msgspec.Struct):
+    kind: str
+    name: str
+    revision: int
+    etag: str
+    document: dict[str, Any]
+
+
+class DocumentList(msgspec.Struct):
+    alliance: str
+    revision: int
+    documents: list[StoredView]
+
+
+class DocumentController(Controller):
+    path = "/v1/alliances"
+    tags = ["documents"]
+
+    @get("/", summary="The alliances this token can see")
+    async def list_alliances(self, request: Request[Any, Any, Any]) -> list[AllianceSummary]:
+        state = live(request)
+        principal = state.principal(request.headers.get("authorization"))
+        return [
+            AllianceSummary(name, revision, alliance_etag(revision))
+            for name, revision in sorted(state.revisions.items())
+            if principal.may("read", name)
+        ]
+
+    @get("/{alliance:str}/documents", summary="Every current document, optionally of one kind")
+    async def list_documents(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        alliance: str,
+        kind: Annotated[str | None, Parameter(query="kind")] = None,
+        revision: Annotated[int | None, Parameter(query="revision", ge=1)] = None,
+    ) -> DocumentList:
+        authorize(request, "read", alliance)
+        state = live(request)
+        at = revision or state.revisions[alliance]
+        found = state.store.documents(alliance, revision)
+        return DocumentList(
+            alliance,
+            at,
+            [
+                StoredView(d.kind, d.name, d.revision, d.etag, msgspec.json.decode(d.body))
+                for d in found
+                if kind is None or d.kind == kind
+            ],
+        )
+
+    @get(
+        "/{alliance:str}/documents/{kind:str}/{name:str}",
+        summary="One document, as it is now or as it was at an earlier revision",
+    )
+    async def get_document(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        alliance: str,
+        kind: str,
+        name: str,
+        revision: Annotated[int | None, Parameter(query="revision", ge=1)] = None,
+    ) -> Response[bytes]:
+        authorize(request, "read", alliance)
+        found = live(request).store.document(alliance, kind, name, revision)
+        if found is None:
+            at = f" at revision {revision}" if revision else ""
+            raise ApiError(404, f"no document {kind}/{name} in alliance '{alliance}'{at}")
+        return Response(
+            found.body.encode(),
+            media_type="application/json",
+            headers={"ETag": found.etag, "X-Revision": str(found.revision)},
+        )
+
+    @put(
+        "/{alliance:str}/documents/{kind:str}/{name:str}",
+        summary="Create or replace one document (JSON or YAML body)",
+        status_code=HTTP_200_OK,
+    )
+    async def put_document(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        alliance: str,
+        kind: str,
+        name: str,
+        if_match: IfMatch = None,
+        if_none_match: Annotated[
+            str | None,
+            Parameter(header="If-None-Match", description="'*' to create only"),
+        ] = None,
+        force: ForceParam = False,
+        dry_run: DryRunParam = False,
+        as_of: AsOfParam = None,
+    ) -> Response[Outcome]:
+        principal = _writer(request, alliance, kind)
+        ref = f"{kind}/{name}"
+        preconditions: dict[str, str | None] = {}
+        if if_match is not None:
+            preconditions[ref] = if_match
+        elif if_none_match == "*":
+            preconditions[ref] = None
+        outcome = await _write(
+            request,
+            principal,
+            WriteRequest(
+                alliance,
+                [await _text(request)],
+                preconditions=preconditions,
+                guarded={ref},
+                only=(kind, name),
+                force=force,
+                dry_run=dry_run,
+                as_of=as_of,
+            ),
+            "put",
+        )
+        created = outcome.applied and outcome.documents[0].action == "created"
+        etag = outcome.documents[0].etag
+        return Response(
+            outcome,
+            status_code=HTTP_201_CREATED if created else HTTP_200_OK,
+            headers={"ETag": etag} if etag else {},
+        )
+
+    @delete(
+        "/{alliance:str}/documents/{kind:str}/{name:str}",
+        summary="Delete one document (If-Match required)",
+        status_code=HTTP_200_OK,
+    )
+    async def delete_document(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        alliance: str,
+        kind: str,
+        name: str,
+        if_match: IfMatch = None,
+        force: ForceParam = False,
+        dry_run: DryRunParam = False,
+        as_of: AsOfParam = None,
+    ) -> Outcome:
+        principal = _writer(request, alliance, kind)
+        ref = f"{kind}/{name}"
+        return await _write(
+            request,
+            principal,
+            WriteRequest(
+                alliance,
+                deletes=[ref],
+                preconditions={ref: if_match} if if_match is not None else {},
+                guarded={ref},
+                force=force,
+                dry_run=dry_run,
+                as_of=as_of,
+            ),
+            "delete",
+        )
+
+    @post(
+        "/{alliance:str}/apply",
+        summary="Write a bundle of documents atomically (a JSON array or a YAML stream)",
+        status_code=HTTP_200_OK,
+    )
+    async def apply(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        alliance: str,
+        delete_refs: Annotated[
+            list[str] | None,
+            Parameter(query="delete", description="Kind/name of a document to delete too"),
+        ] = None,
+        if_match: Annotated[
+            str | None,
+            Parameter(header="If-Match", description='the alliance ETag ("r<revision>")'),
+        ] = None,
+        force: ForceParam = False,
+        dry_run: DryRunParam = False,
+        as_of: AsOfParam = None,
+    ) -> Outcome:
+        principal = _writer(request, alliance, None)
+        return await _write(
+            request,
+            principal,
+            WriteRequest(
+                alliance,
+                [await _text(request)],
+                deletes=list(delete_refs or []),
+                alliance_etag=if_match,
+                force=force,
+                dry_run=dry_run,
+                as_of=as_of,
+            ),
+            "apply",
+        )
+
+    @post(
+        "/{alliance:str}/plan",
+        summary="What applying a bundle would do: findings added and removed, owners moved",
+        status_code=HTTP_200_OK,
+    )
+    async def plan(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        alliance: str,
+        delete_refs: Annotated[list[str] | None, Parameter(query="delete")] = None,
+        as_of: AsOfParam = None,
+    ) -> Outcome:
+        principal = _writer(request, alliance, None)
+        return await _write(
+            request,
+            principal,
+            WriteRequest(
+                alliance,
+                [await _text(request)],
+                deletes=list(delete_refs or []),
+                force=True,
+                dry_run=True,
+                as_of=as_of,
+            ),
+            "plan",
+        )
+
+
+def _writer(request: Request[Any, Any, Any], alliance: str, kind: str | None) -> Principal:
+    """A token that may write to the alliance. A new alliance is visible only to the
+    tokens that may create it: an admin, or a manager of that name."""
+    state = live(request)
+    principal = state.principal(request.headers.get("authorization"))
+    if kind is not None and kind not in KINDS:
+        raise ApiError(404, f"no kind '{kind}'; the kinds are {', '.join(KINDS)}")
+    if alliance in state.revisions:
+        state.allow(principal, "write", alliance)
+    elif not principal.may("write", alliance) or principal.role == "partner":
+        raise ApiError(404, f"no alliance '{alliance}'")
+    return principal
+
+
+async def _write(
+    request: Request[Any, Any, Any], principal: Principal, asked: WriteRequest, action: str
+) -> Outcome:
+    if asked.force and not asked.dry_run and not principal.may("force", asked.alliance):
+        raise ApiError(403, f"a {principal.role} token may not force a write")
+    state = live(request)
+    # The write holds a transaction and may wait for the lock: off the event loop.
+    outcome = await anyio.to_thread.run_sync(
+        write,
+        state.store,
+        asked,
+        principal.actor,
+        action,
+        lambda kind, name: principal.may_write(asked.alliance, kind, name),
+    )
+    if outcome.applied:
+        state.refresh()
+    return outcome
+
+
+async def _text(request: Request[Any, Any, Any]) -> tuple[str, str]:
+    """The body as a named text for the loader: YAML or JSON by its content type."""
+    data = await request.body()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    name = "request.yaml" if content_type in YAML_TYPES else "request.json"
+    result = LoadResult()
+    text = decode_text(name, data, result)
+    if text is None:
+        raise ApiError(400, "the request body is not UTF-8", document_errors(result.errors))
+    return name, text

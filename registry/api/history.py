@@ -1,0 +1,52 @@
+"""The change log of an alliance, page by page, and the check of its hash chain."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get
+from litestar.params import Parameter
+
+from registry.api.access import authorize, live
+from registry.store import Entry
+
+
+class HistoryPage(msgspec.Struct):
+    alliance: str
+    revision: int
+    entries: list[Entry]
+    # Pass as `after` for the next page; null on the last page.
+    next: int | None
+
+
+class Verification(msgspec.Struct):
+    alliance: str
+    ok: bool
+    problems: list[str]
+
+
+class HistoryController(Controller):
+    path = "/v1/alliances/{alliance:str}/history"
+    tags = ["history"]
+
+    @get("/", summary="Landed writes, oldest first: who, when, which documents")
+    async def history(
+        self,
+        request: Request[Any, Any, Any],
+        alliance: str,
+        after: Annotated[int, Parameter(query="after", ge=0, description="a revision")] = 0,
+        limit: Annotated[int, Parameter(query="limit", ge=1, le=1000)] = 100,
+    ) -> HistoryPage:
+        authorize(request, "history", alliance)
+        state = live(request)
+        entries = state.store.history(alliance, after, limit)
+        revision = state.revisions[alliance]
+        last = entries[-1].revision if entries else after
+        return HistoryPage(alliance, revision, entries, last if last < revision else None)
+
+    @get("/verify", summary="Check the change log's hash chain and the stored documents")
+    async def verify(self, request: Request[Any, Any, Any], alliance: str) -> Verification:
+        authorize(request, "history", alliance)
+        problems = live(request).store.verify(alliance).get(alliance, [])
+        return Verification(alliance, not problems, problems)

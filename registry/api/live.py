@@ -1,0 +1,117 @@
+"""What one server process knows of the registry, kept current on every request.
+
+Each request first reads the registry generation (one tiny query on a kept
+connection). When another process or worker has written since, the tokens and
+revisions are read again, and an alliance's compiled view is rebuilt the first
+time it is asked for at a newer revision. So no worker ever answers from a
+revision older than the last committed write, and between writes a request costs
+one indexed read, not a load.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+
+from registry.access import Action, Principal, digest
+from registry.api.problems import ApiError
+from registry.bundle import Bundle
+from registry.findings import Report
+from registry.load import load_texts
+from registry.resolve import OwnerIndex
+from registry.rules import audit
+from registry.store import Store
+
+
+@dataclass
+class View:
+    """One alliance at one revision, compiled for owner queries and audits."""
+
+    revision: int
+    bundle: Bundle
+    index: OwnerIndex
+    audits: dict[dt.date, Report] = field(default_factory=dict)
+
+    def audit(self, as_of: dt.date) -> Report:
+        report = self.audits.get(as_of)
+        if report is None:
+            if len(self.audits) > 16:
+                self.audits.clear()
+            report = self.audits[as_of] = audit(self.bundle, as_of, self.revision)
+        return report
+
+
+class Live:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.generation = -1
+        self.principals: dict[str, Principal] = {}
+        self.revisions: dict[str, int] = {}
+        self._views: dict[str, View] = {}
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        generation = self.store.generation()
+        if generation != self.generation:
+            with self._lock:
+                self.principals = self.store.principals()
+                self.revisions = self.store.alliances()
+                self.generation = generation
+
+    def principal(self, authorization: str | None) -> Principal:
+        """The holder of the request's bearer token; 401 for none, a revoked or an
+        unknown one (the three are not told apart)."""
+        self.refresh()
+        scheme, _, secret = (authorization or "").partition(" ")
+        found = self.principals.get(digest(secret.strip())) if scheme.lower() == "bearer" else None
+        if found is None:
+            raise ApiError(
+                401,
+                "a valid bearer token is required: send 'Authorization: Bearer <token>' "
+                "with a token from `registry token create`",
+                headers={"WWW-Authenticate": 'Bearer realm="alliance-registry"'},
+            )
+        return found
+
+    def allow(self, principal: Principal, action: Action, alliance: str) -> None:
+        """404 for an alliance the token cannot see, as for one that does not exist;
+        403 for an action its role does not grant."""
+        if not principal.sees(alliance) or alliance not in self.revisions:
+            raise ApiError(404, f"no alliance '{alliance}'")
+        if not principal.may(action, alliance):
+            raise ApiError(403, f"a {principal.role} token may not {_VERBS[action]}")
+
+    def view(self, alliance: str) -> View:
+        """The alliance compiled at its current revision."""
+        view = self._views.get(alliance)
+        if view is not None and view.revision == self.revisions.get(alliance):
+            return view
+        with self._lock:
+            view = self._views.get(alliance)
+            if view is None or view.revision != self.revisions.get(alliance):
+                view = self._views[alliance] = self._build(alliance)
+        return view
+
+    def _build(self, alliance: str) -> View:
+        snapshot = self.store.snapshot(alliance)
+        if snapshot is None:
+            raise ApiError(404, f"no alliance '{alliance}'")
+        revision, documents = snapshot
+        result = load_texts((f"{d.ref}.json", d.body) for d in documents)
+        bundle = result.bundles.get(alliance)
+        if bundle is None:  # only a forced or out-of-band write could leave this
+            raise ApiError(
+                500, f"the stored documents of '{alliance}' do not load: {result.errors[:3]}"
+            )
+        return View(revision, bundle, OwnerIndex(bundle, revision))
+
+
+_VERBS: dict[Action, str] = {
+    "read": "read documents",
+    "resolve": "ask owner queries",
+    "audit": "run audits",
+    "history": "read the change log",
+    "write": "write documents",
+    "force": "force a write that adds error findings",
+}

@@ -1,0 +1,121 @@
+"""Questions answered from the compiled view of the current revision: who owns a
+complaint (one or a batch), and the audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK
+
+from registry.api.access import authorize, live
+from registry.api.problems import ApiError, ProblemError
+from registry.findings import Report
+from registry.report import RENDERERS, Audited
+from registry.resolve import Answer, OwnerIndex, QueryError
+
+MAX_BATCH = 10_000
+
+AUDIT_MEDIA = {
+    "json": "application/json",
+    "sarif": "application/sarif+json",
+    "csv": "text/csv; charset=utf-8",
+}
+
+
+class OwnerQuery(msgspec.Struct, forbid_unknown_fields=True):
+    where: dict[str, str]
+    at: dt.date | None = None
+
+
+class OwnerBatch(msgspec.Struct, forbid_unknown_fields=True):
+    queries: Annotated[list[OwnerQuery], msgspec.Meta(max_length=MAX_BATCH)]
+    at: dt.date | None = None
+
+
+class OwnerAnswers(msgspec.Struct):
+    alliance: str
+    revision: int
+    answers: list[Answer]
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+class QueryController(Controller):
+    path = "/v1/alliances/{alliance:str}"
+    tags = ["queries"]
+
+    @get(
+        "/owner",
+        summary="Who owns a complaint, and how the face hands it over",
+        description="Name a node per dimension as query parameters, e.g. "
+        "`?category=refund&region=north&channel=web`; leave dimensions out or name inner "
+        "nodes to ask about many cells at once.",
+    )
+    async def owner_query(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        alliance: str,
+        at: Annotated[dt.date | None, Parameter(query="at", description="default: today")] = None,
+    ) -> Answer:
+        authorize(request, "resolve", alliance)
+        index = live(request).view(alliance).index
+        query = {k: v for k, v in request.query_params.items() if k != "at"}
+        return _ask(index, query, at or _today(), "$.query.")
+
+    @post(
+        "/owner:batch",
+        summary=f"Up to {MAX_BATCH:,} owner queries in one request",
+        status_code=HTTP_200_OK,
+    )
+    async def owner_batch(
+        self, request: Request[Any, Any, Any], alliance: str, data: OwnerBatch
+    ) -> OwnerAnswers:
+        authorize(request, "resolve", alliance)
+        view = live(request).view(alliance)
+        default = data.at or _today()
+        answers, errors = [], []
+        for i, query in enumerate(data.queries):
+            try:
+                answers.append(
+                    _ask(view.index, query.where, query.at or default, f"$.queries[{i}].where.")
+                )
+            except ApiError as error:
+                errors += error.errors
+        if errors:
+            raise ApiError(400, f"{len(errors)} error(s) in the queries; nothing answered", errors)
+        return OwnerAnswers(alliance, view.revision, answers)
+
+    @get("/audit", summary="Every rule on the current revision")
+    async def audit(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        alliance: str,
+        as_of: Annotated[dt.date | None, Parameter(query="asOf")] = None,
+        format: Annotated[Literal["json", "sarif", "csv"], Parameter(query="format")] = "json",
+    ) -> Response[Report]:
+        authorize(request, "audit", alliance)
+        view = live(request).view(alliance)
+        report = view.audit(as_of or _today())
+        if format == "json":
+            return Response(report)
+        text = RENDERERS[format]([Audited(report, view.bundle.origins)], "error")
+        return Response(text.encode(), media_type=AUDIT_MEDIA[format])  # type: ignore[arg-type]
+
+
+def _ask(index: OwnerIndex, query: dict[str, str], at: dt.date, prefix: str) -> Answer:
+    try:
+        return index.owner(query, at)
+    except QueryError as error:
+        raise ApiError(
+            400,
+            "the query names what the alliance does not have",
+            [ProblemError(prefix + e["parameter"], e["message"]) for e in error.errors],
+        ) from None

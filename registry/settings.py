@@ -1,0 +1,49 @@
+"""REGISTRY_* environment settings, read once; command-line flags override them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import msgspec
+
+DEFAULT_DATABASE_URL = "sqlite:///registry.db"
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8765
+    workers: int = 1
+    log_level: str = "info"
+    # Request bodies above this are refused with 413 before they are read whole.
+    max_body_bytes: int = 5 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from REGISTRY_<FIELD> variables, then `overrides` that are not None."""
+        env = os.environ if env is None else env
+        raw: dict[str, object] = {}
+        for spec in msgspec.structs.fields(cls):
+            value = env.get(f"REGISTRY_{spec.name.upper()}")
+            if value is not None:
+                raw[spec.name] = value
+        raw.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return msgspec.convert(raw, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            name = str(exc).rpartition("$.")[2].rstrip("`")
+            raise SettingsError(
+                f"REGISTRY_{name.upper()}: {str(exc).partition(' - at')[0]}"
+            ) from None
+
+    def to_env(self) -> dict[str, str]:
+        """The variables that reproduce these settings in a worker process."""
+        return {
+            f"REGISTRY_{name.upper()}": str(value)
+            for name, value in msgspec.structs.asdict(self).items()
+        }
+
+
+class SettingsError(ValueError):
+    """A REGISTRY_* variable or flag that cannot be used."""

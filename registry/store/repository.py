@@ -1,0 +1,364 @@
+"""Reads and writes of the registry database.
+
+A write happens inside `Store.writing(alliance)`: the transaction first bumps the
+registry generation (taking the write lock on both databases), then reads the
+alliance as it stands, so whatever the caller decides is decided on the latest
+committed state. Leaving the block without `Draft.commit` rolls everything back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, cast
+
+import msgspec
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
+
+from registry.access import Principal, Role, digest, new_secret
+from registry.store.chain import (
+    GENESIS,
+    DocumentChange,
+    body_digest,
+    decode_changes,
+    entry_hash,
+    etag,
+    verify,
+)
+from registry.store.database import connect, is_sqlite, normalise_url, prepare
+from registry.store.tables import AllianceRow, ChangeRow, DocumentRow, RegistryState, TokenRow
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    kind: str
+    name: str
+    revision: int
+    etag: str
+    body: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One change-log entry: one landed write."""
+
+    seq: int
+    alliance: str
+    revision: int
+    at: str
+    actor: str
+    action: str
+    forced: bool
+    documents: list[DocumentChange]
+    hash: str
+
+
+@dataclass(frozen=True)
+class Write:
+    """One document to write: `body` None deletes it."""
+
+    kind: str
+    name: str
+    body: str | None
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        self.engine: Engine = connect(self.url)
+        prepare(self.engine)
+        self._probe: Any = None
+        self._probe_lock = threading.Lock()
+
+    def close(self) -> None:
+        if self._probe is not None:
+            self._probe.close()
+            self._probe = None
+        self.engine.dispose()
+
+    # -- the cheap check every API request makes -------------------------------
+
+    def generation(self) -> int:
+        """The registry generation, read on one raw connection kept for this: a
+        request pays a few microseconds, not an ORM session."""
+        with self._probe_lock:
+            if self._probe is None:
+                self._probe = self.engine.raw_connection()
+                if not is_sqlite(self.url):
+                    self._probe.driver_connection.autocommit = True
+            cursor = self._probe.cursor()
+            try:
+                cursor.execute("SELECT generation FROM registry_state WHERE id = 1")
+                row = cursor.fetchone()
+            except Exception:
+                self._probe.invalidate()  # a dropped connection: take a new one next time
+                self._probe = None
+                raise
+            finally:
+                cursor.close()
+        return int(row[0]) if row else 0
+
+    # -- reads -----------------------------------------------------------------
+
+    def alliances(self) -> dict[str, int]:
+        """Every alliance that has documents, with its revision."""
+        with Session(self.engine) as session:
+            live = select(DocumentRow.alliance).where(
+                col(DocumentRow.current),
+                col(DocumentRow.kind) == "Alliance",
+                ~col(DocumentRow.deleted),
+            )
+            rows = session.exec(
+                select(AllianceRow.name, AllianceRow.revision).where(
+                    col(AllianceRow.name).in_(live)
+                )
+            ).all()
+        return {name: revision for name, revision in rows}
+
+    def snapshot(self, alliance: str) -> tuple[int, list[StoredDocument]] | None:
+        """The alliance's revision and current documents, read in one transaction."""
+        with Session(self.engine) as session:
+            row = session.get(AllianceRow, alliance)
+            if row is None:
+                return None
+            return row.revision, _current(session, alliance)
+
+    def documents(self, alliance: str, revision: int | None = None) -> list[StoredDocument]:
+        """The documents as they stood at `revision` (default: now)."""
+        with Session(self.engine) as session:
+            if revision is None:
+                return _current(session, alliance)
+            rows = session.exec(
+                select(DocumentRow)
+                .where(DocumentRow.alliance == alliance, DocumentRow.revision <= revision)
+                .order_by(col(DocumentRow.revision))
+            ).all()
+        latest = {(r.kind, r.name): r for r in rows}
+        return sorted(
+            (_stored(r) for r in latest.values() if not r.deleted), key=lambda d: (d.kind, d.name)
+        )
+
+    def document(
+        self, alliance: str, kind: str, name: str, revision: int | None = None
+    ) -> StoredDocument | None:
+        with Session(self.engine) as session:
+            query = select(DocumentRow).where(
+                DocumentRow.alliance == alliance, DocumentRow.kind == kind, DocumentRow.name == name
+            )
+            if revision is None:
+                query = query.where(col(DocumentRow.current))
+            else:
+                query = query.where(DocumentRow.revision <= revision)
+            row = session.exec(query.order_by(col(DocumentRow.revision).desc()).limit(1)).first()
+        return None if row is None or row.deleted else _stored(row)
+
+    def history(self, alliance: str, after: int = 0, limit: int = 100) -> list[Entry]:
+        """Change-log entries of the alliance with revision > `after`, oldest first."""
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(ChangeRow)
+                .where(ChangeRow.alliance == alliance, ChangeRow.revision > after)
+                .order_by(col(ChangeRow.revision))
+                .limit(limit)
+            ).all()
+        return [_entry(r) for r in rows]
+
+    def verify(self, alliance: str | None = None) -> dict[str, list[str]]:
+        """Each alliance's log problems (empty when intact)."""
+        with Session(self.engine) as session:
+            query = select(AllianceRow).order_by(col(AllianceRow.name))
+            if alliance is not None:
+                query = query.where(AllianceRow.name == alliance)
+            out = {}
+            for row in session.exec(query).all():
+                entries = session.exec(
+                    select(ChangeRow)
+                    .where(ChangeRow.alliance == row.name)
+                    .order_by(col(ChangeRow.seq))
+                ).all()
+                versions = session.exec(
+                    select(DocumentRow).where(DocumentRow.alliance == row.name)
+                ).all()
+                by_key = {(f"{v.kind}/{v.name}", v.revision): v for v in versions}
+                out[row.name] = verify(row, entries, by_key)
+        return out
+
+    # -- writes ----------------------------------------------------------------
+
+    @contextmanager
+    def writing(self, alliance: str) -> Iterator[Draft]:
+        with Session(self.engine) as session:
+            _bump(session)
+            row = session.get(AllianceRow, alliance)
+            documents = _current(session, alliance) if row is not None else []
+            yield Draft(session, alliance, row, documents)
+
+    # -- tokens ----------------------------------------------------------------
+
+    def create_token(
+        self, role: Role, alliance: str | None, partner: str | None, name: str | None
+    ) -> tuple[int, str]:
+        secret = new_secret()
+        with Session(self.engine) as session:
+            _bump(session)
+            row = TokenRow(
+                hash=digest(secret),
+                role=role,
+                alliance=alliance,
+                partner=partner,
+                name=name,
+                created=now(),
+            )
+            session.add(row)
+            session.commit()
+            assert row.id is not None
+            return row.id, secret
+
+    def revoke_token(self, token_id: int) -> bool:
+        with Session(self.engine) as session:
+            _bump(session)
+            row = session.get(TokenRow, token_id)
+            if row is None or row.revoked is not None:
+                return False
+            row.revoked = now()
+            session.commit()
+            return True
+
+    def tokens(self) -> list[TokenRow]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(TokenRow).order_by(col(TokenRow.id))).all())
+
+    def principals(self) -> dict[str, Principal]:
+        """Every token in force, by the digest of its secret."""
+        return {
+            row.hash: Principal(
+                row.id or 0, cast(Role, row.role), row.alliance, row.partner, row.name
+            )
+            for row in self.tokens()
+            if row.revoked is None
+        }
+
+
+class Draft:
+    """An alliance inside a write transaction, as the latest commit left it."""
+
+    def __init__(
+        self,
+        session: Session,
+        alliance: str,
+        row: AllianceRow | None,
+        documents: list[StoredDocument],
+    ) -> None:
+        self._session = session
+        self.alliance = alliance
+        self._row = row
+        self.revision = row.revision if row is not None else 0
+        self.documents = {d.ref: d for d in documents}
+
+    def commit(
+        self, writes: Sequence[Write], actor: str, action: str, forced: bool = False
+    ) -> tuple[int, dict[str, str | None]]:
+        """Write the documents as one new revision with its change-log entry. Returns
+        the revision and each written document's new ETag (None when deleted)."""
+        session, revision = self._session, self.revision + 1
+        row = self._row
+        if row is None:
+            row = AllianceRow(name=self.alliance, revision=0, head=GENESIS, created=now())
+            session.add(row)
+        changes, etags = [], {}
+        for write in writes:
+            ref = f"{write.kind}/{write.name}"
+            before = self.documents.get(ref)
+            after = None if write.body is None else body_digest(write.body)
+            session.exec(
+                update(DocumentRow)
+                .where(
+                    col(DocumentRow.alliance) == self.alliance,
+                    col(DocumentRow.kind) == write.kind,
+                    col(DocumentRow.name) == write.name,
+                    col(DocumentRow.current),
+                )
+                .values(current=False)
+            )
+            session.add(
+                DocumentRow(
+                    alliance=self.alliance,
+                    kind=write.kind,
+                    name=write.name,
+                    revision=revision,
+                    body=write.body,
+                    etag=None if after is None else etag(after),
+                    deleted=write.body is None,
+                    current=True,
+                )
+            )
+            was = None if before is None else body_digest(before.body)
+            changes.append(DocumentChange(ref, was, after))
+            etags[ref] = None if after is None else etag(after)
+        entry = ChangeRow(
+            alliance=self.alliance,
+            revision=revision,
+            at=now(),
+            actor=actor,
+            action=action,
+            forced=forced,
+            documents=msgspec.json.encode(changes).decode(),
+            previous=row.head or GENESIS,
+            hash="",
+        )
+        entry.hash = entry_hash(entry)
+        session.add(entry)
+        row.revision, row.head = revision, entry.hash
+        session.add(row)
+        session.commit()
+        return revision, etags
+
+
+def _bump(session: Session) -> None:
+    session.exec(
+        update(RegistryState)
+        .where(col(RegistryState.id) == 1)
+        .values(generation=RegistryState.generation + 1)
+    )
+
+
+def _current(session: Session, alliance: str) -> list[StoredDocument]:
+    rows = session.exec(
+        select(DocumentRow)
+        .where(
+            DocumentRow.alliance == alliance, col(DocumentRow.current), ~col(DocumentRow.deleted)
+        )
+        .order_by(col(DocumentRow.kind), col(DocumentRow.name))
+    ).all()
+    return [_stored(r) for r in rows]
+
+
+def _stored(row: DocumentRow) -> StoredDocument:
+    assert row.body is not None and row.etag is not None
+    return StoredDocument(row.kind, row.name, row.revision, row.etag, row.body)
+
+
+def _entry(row: ChangeRow) -> Entry:
+    return Entry(
+        seq=row.seq or 0,
+        alliance=row.alliance,
+        revision=row.revision,
+        at=row.at,
+        actor=row.actor,
+        action=row.action,
+        forced=row.forced,
+        documents=decode_changes(row),
+        hash=row.hash,
+    )

@@ -1,0 +1,77 @@
+"""The registry's tables. Documents are versioned rows, never updated in place except
+for the `current` flag; the change log is append-only and hash-chained per alliance."""
+
+from __future__ import annotations
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# Bump with a migration in database.py whenever a table below changes.
+SCHEMA_VERSION = 1
+
+
+class RegistryState(SQLModel, table=True):
+    """One row. `generation` grows with every committed write of any kind, so a
+    worker learns whether anything changed with one tiny read; writers update it
+    first, which also serialises them."""
+
+    __tablename__ = "registry_state"
+    id: int = Field(default=1, primary_key=True)
+    schema_version: int
+    generation: int = 0
+
+
+class AllianceRow(SQLModel, table=True):
+    __tablename__ = "alliances"
+    name: str = Field(primary_key=True)
+    revision: int = 0
+    # The hash of the alliance's last change-log entry: deleting the newest entries
+    # of the log would otherwise leave a shorter chain that still verifies.
+    head: str = ""
+    created: str
+
+
+class DocumentRow(SQLModel, table=True):
+    """One version of one document, written at the alliance revision `revision`."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        UniqueConstraint("alliance", "kind", "name", "revision"),
+        Index("ix_documents_current", "alliance", "current"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    alliance: str
+    kind: str
+    name: str
+    revision: int
+    body: str | None = None  # JSON text as the API returns it; None for a deletion
+    etag: str | None = None
+    deleted: bool = False
+    current: bool = True
+
+
+class ChangeRow(SQLModel, table=True):
+    __tablename__ = "changes"
+    __table_args__ = (UniqueConstraint("alliance", "revision"),)
+    seq: int | None = Field(default=None, primary_key=True)
+    alliance: str = Field(index=True)
+    revision: int
+    at: str
+    actor: str
+    action: str
+    forced: bool = False
+    documents: str  # JSON list of {ref, before, after} content digests
+    previous: str
+    hash: str
+
+
+class TokenRow(SQLModel, table=True):
+    __tablename__ = "tokens"
+    id: int | None = Field(default=None, primary_key=True)
+    hash: str = Field(unique=True)
+    role: str
+    alliance: str | None = None
+    partner: str | None = None
+    name: str | None = None
+    created: str
+    revoked: str | None = None

@@ -1,0 +1,318 @@
+"""A write to a stored alliance, decided on its latest committed state.
+
+Every write, one document or a bundle, goes the same way: the request's documents
+are checked on their own (schema, types), then together with the stored documents
+they do not replace (every reference), then the change is planned against the
+current version. A write that adds error findings is refused with its plan unless
+forced. Only then is the new revision committed, with its change-log entry. Any
+refusal leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import msgspec
+
+from registry.bundle import Bundle
+from registry.load import Documents, LoadError, LoadResult, bundle_documents, read_documents
+from registry.messages import json_path
+from registry.model import Alliance, PolicySet, to_builtins
+from registry.plan import Plan, plan
+from registry.references import Located
+from registry.rules import audit
+from registry.store.repository import Store, StoredDocument, Write
+
+
+class WriteError(Exception):
+    status = 400
+    title = "Write refused"
+
+
+class NotFound(WriteError):
+    status, title = 404, "Not found"
+
+
+class Forbidden(WriteError):
+    status, title = 403, "Forbidden"
+
+
+class PreconditionRequired(WriteError):
+    status, title = 428, "Precondition required"
+
+
+class PreconditionFailed(WriteError):
+    status, title = 412, "Precondition failed"
+
+    def __init__(self, message: str, current: str | None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+class InvalidDocuments(WriteError):
+    status, title = 422, "Invalid documents"
+
+    def __init__(self, errors: Sequence[LoadError]) -> None:
+        n = len(errors)
+        super().__init__(f"{n} error{'s' * (n != 1)} in the documents; nothing was written")
+        self.errors = list(errors)
+
+
+class AddsErrors(WriteError):
+    status, title = 409, "The change adds error findings"
+
+    def __init__(self, plan: Plan) -> None:
+        errors = sum(f.severity == "error" for f in plan.added)
+        super().__init__(
+            f"the change adds {errors} error finding{'s' * (errors != 1)}; nothing was "
+            "written. Fix the documents, or send force=true as a manager to write anyway"
+        )
+        self.plan = plan
+
+
+class DocumentResult(msgspec.Struct):
+    ref: str
+    action: Literal["created", "updated", "deleted", "unchanged"]
+    etag: str | None
+
+
+class Outcome(msgspec.Struct, kw_only=True, rename="camel"):
+    alliance: str
+    revision: int
+    applied: bool
+    forced: bool = False
+    documents: list[DocumentResult]
+    plan: Plan | None
+
+
+@dataclass
+class Request:
+    """What a client asks to write to one alliance."""
+
+    alliance: str
+    texts: list[tuple[str, str]] = field(default_factory=list)  # (file name, text)
+    deletes: list[str] = field(default_factory=list)  # refs: Kind/name
+    # ref -> the ETag the client last saw (If-Match); None: "create only" (If-None-Match: *)
+    preconditions: dict[str, str | None] = field(default_factory=dict)
+    # Refs that must carry a precondition when they exist already (PUT and DELETE).
+    guarded: set[str] = field(default_factory=set)
+    # Only this kind and name may be sent (PUT names its document in the URL).
+    only: tuple[str, str] | None = None
+    alliance_etag: str | None = None  # If-Match on the whole alliance (apply)
+    force: bool = False
+    dry_run: bool = False
+    as_of: dt.date | None = None
+
+
+def alliance_etag(revision: int) -> str:
+    return f'"r{revision}"'
+
+
+def write(
+    store: Store,
+    request: Request,
+    actor: str,
+    action: str,
+    may_write: Callable[[str, str], bool] = lambda kind, name: True,
+) -> Outcome:
+    """Check, plan and (unless refused or a dry run) commit one write."""
+    result = LoadResult(files=len(request.texts))
+    sent = read_documents(request.texts, result)
+    result.errors += _misplaced(request, sent.located)
+    if result.errors:
+        raise InvalidDocuments(result.errors)
+    for item in sent.located:
+        if not may_write(item.document.kind, item.document.name):
+            raise Forbidden(f"this token may not write {item.document.ref}")
+    for ref in request.deletes:
+        kind, _, name = ref.partition("/")
+        if not may_write(kind, name):
+            raise Forbidden(f"this token may not delete {ref}")
+    as_of = request.as_of or dt.datetime.now(dt.UTC).date()
+    with store.writing(request.alliance) as draft:
+        _check_preconditions(request, draft.revision, draft.documents, sent.located)
+        writes = _writes(request, draft.documents, sent.located)
+        stored = read_documents(
+            ((f"{d.ref}.json", d.body) for d in draft.documents.values()), LoadResult()
+        )
+        old = _bundle(stored, request.alliance)
+        replaced = {w.kind + "/" + w.name for w in writes}
+        kept = Documents(
+            [i for i in stored.located if i.document.ref not in replaced],
+            [],
+            stored.parsed_files,
+        )
+        after = bundle_documents(kept + sent, result)
+        if result.errors:
+            raise InvalidDocuments(result.errors)
+        new = after.bundles.get(request.alliance)
+        change = _plan(old, new, as_of, request.alliance)
+        results = _results(draft.documents, writes, request.deletes, sent.located)
+        forced = change is not None and change.adds_errors()
+        if forced and not request.force:
+            assert change is not None
+            raise AddsErrors(change)
+        if request.dry_run or not writes:
+            return Outcome(
+                alliance=request.alliance,
+                revision=draft.revision,
+                applied=False,
+                documents=results,
+                plan=change,
+            )
+        revision, etags = draft.commit(writes, actor, action, forced)
+    for r in results:
+        r.etag = etags.get(r.ref, r.etag)
+    return Outcome(
+        alliance=request.alliance,
+        revision=revision,
+        applied=True,
+        forced=forced,
+        documents=results,
+        plan=change,
+    )
+
+
+def canonical(item: Located) -> str:
+    """How a document is stored and served: its checked form as indented JSON, so
+    every copy of the same content has the same digest and ETag."""
+    encoded = msgspec.json.encode(to_builtins(item.document))
+    return msgspec.json.format(encoded, indent=2).decode()
+
+
+def _misplaced(request: Request, located: Sequence[Located]) -> list[LoadError]:
+    """Documents sent to the wrong alliance, or to another document's URL."""
+    errors = []
+
+    def error(item: Located, path: tuple[str, ...], message: str) -> None:
+        line, column = item.parsed.locate(path)
+        where = json_path((*item.parsed.prefix, *path))
+        errors.append(LoadError(item.file, line, column, where, message))
+
+    for item in located:
+        doc = item.document
+        if request.only is not None and (doc.kind, doc.name) != request.only:
+            kind, name = request.only
+            if doc.kind != kind:
+                error(
+                    item,
+                    ("kind",),
+                    f"this URL holds a {kind}, not a {doc.kind}; "
+                    f"send the {doc.kind} to .../documents/{doc.kind}/{doc.name}",
+                )
+            else:
+                error(
+                    item,
+                    ("metadata", "name"),
+                    f"the URL names '{name}', the document '{doc.name}'; make them the same",
+                )
+        if isinstance(doc, Alliance):
+            if doc.name != request.alliance:
+                error(
+                    item,
+                    ("metadata", "name"),
+                    f"the Alliance '{doc.name}' was sent to "
+                    f"alliance '{request.alliance}'; send it to its own URL",
+                )
+        elif doc.metadata.alliance != request.alliance and not (
+            isinstance(doc, PolicySet) and doc.metadata.alliance is None
+        ):
+            error(
+                item,
+                ("metadata", "alliance"),
+                f"the document belongs to alliance "
+                f"'{doc.metadata.alliance}' but was sent to alliance '{request.alliance}'; "
+                "fix metadata.alliance or the URL",
+            )
+    return errors
+
+
+def _check_preconditions(
+    request: Request, revision: int, current: dict[str, StoredDocument], sent: Sequence[Located]
+) -> None:
+    if revision == 0 and not any(isinstance(i.document, Alliance) for i in sent):
+        raise NotFound(
+            f"no alliance '{request.alliance}'; create it by sending its Alliance document"
+        )
+    if request.alliance_etag is not None and request.alliance_etag not in (
+        "*",
+        alliance_etag(revision),
+    ):
+        raise PreconditionFailed(
+            f"the alliance is at revision {revision}, not {request.alliance_etag}; read it "
+            "again and retry",
+            alliance_etag(revision),
+        )
+    for ref in request.deletes:
+        if ref not in current:
+            raise NotFound(f"no document {ref} in alliance '{request.alliance}'")
+    for ref in request.guarded:
+        existing = current.get(ref)
+        if ref not in request.preconditions:
+            if existing is not None:
+                raise PreconditionRequired(
+                    f"{ref} exists; send If-Match with its ETag {existing.etag} so a change "
+                    "made since you read it is not overwritten"
+                )
+            continue
+        expected = request.preconditions[ref]
+        if expected is None:  # If-None-Match: *
+            if existing is not None:
+                raise PreconditionFailed(f"{ref} exists already", existing.etag)
+        elif existing is None or expected not in ("*", existing.etag):
+            raise PreconditionFailed(
+                f"{ref} has changed since you read it (it is now "
+                f"{existing.etag if existing else 'absent'}); read it again and retry",
+                existing.etag if existing else None,
+            )
+
+
+def _writes(
+    request: Request, current: dict[str, StoredDocument], sent: Sequence[Located]
+) -> list[Write]:
+    """The rows to write: sent documents whose content changed, and deletions."""
+    writes = []
+    for item in sent:
+        body = canonical(item)
+        existing = current.get(item.document.ref)
+        if existing is None or existing.body != body:
+            writes.append(Write(item.document.kind, item.document.name, body))
+    for ref in request.deletes:
+        kind, _, name = ref.partition("/")
+        writes.append(Write(kind, name, None))
+    return writes
+
+
+def _results(
+    current: dict[str, StoredDocument],
+    writes: Sequence[Write],
+    deletes: Sequence[str],
+    sent: Sequence[Located],
+) -> list[DocumentResult]:
+    written = {f"{w.kind}/{w.name}" for w in writes}
+    out = []
+    for item in sent:
+        ref = item.document.ref
+        existing = current.get(ref)
+        if ref not in written:
+            out.append(DocumentResult(ref, "unchanged", existing.etag if existing else None))
+        else:
+            out.append(DocumentResult(ref, "updated" if existing else "created", None))
+    out += [DocumentResult(ref, "deleted", None) for ref in deletes]
+    return out
+
+
+def _bundle(documents: Documents, alliance: str) -> Bundle | None:
+    return bundle_documents(documents, LoadResult()).bundles.get(alliance)
+
+
+def _plan(old: Bundle | None, new: Bundle | None, as_of: dt.date, alliance: str) -> Plan | None:
+    if new is None:
+        return None
+    if old is None:  # a new alliance: everything its audit finds is added
+        found = audit(new, as_of).findings
+        return Plan(alliance=alliance, as_of=as_of.isoformat(), added=found, removed=[], moves=None)
+    return plan(old, new, as_of)
