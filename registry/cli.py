@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import msgspec
 
 from registry import __version__, schema, synth
+from registry.access import ROLES
 from registry.bundle import Bundle, Policy, summary
 from registry.catalogue import SEVERITY_RANK
 from registry.load import LoadResult, load
@@ -91,10 +93,61 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     generate.set_defaults(run=_generate)
 
+    _server_commands(sub)
+
     schemas = sub.add_parser("schema", help="write the JSON Schemas of every kind")
     schemas.add_argument("--out", type=Path, default=Path("schemas"))
     schemas.set_defaults(run=_schema)
     return parser
+
+
+def _server(name: str) -> Callable[[argparse.Namespace], int]:
+    """A command of the server door, imported only when it runs: the database and
+    HTTP libraries take longer to import than `registry audit` takes to run."""
+
+    def run(args: argparse.Namespace) -> int:
+        command: Callable[[argparse.Namespace], int] = getattr(
+            importlib.import_module("registry.serve"), name
+        )
+        return command(args)
+
+    return run
+
+
+def _server_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser("serve", help="serve the HTTP API (REGISTRY_* variables or flags)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, metavar="N")
+    serve.add_argument("--database-url", metavar="URL", help="default: sqlite:///registry.db")
+    serve.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument(
+        "--demo", action="store_true",
+        help="a fresh SQLite registry with the example alliances and a token per role",
+    )  # fmt: skip
+    serve.set_defaults(run=_server("serve_command"))
+
+    token = sub.add_parser("token", help="create, revoke and list API tokens")
+    token_sub = token.add_subparsers(title="token commands")
+    create = token_sub.add_parser("create", help="print a new token (shown once)")
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--alliance", help="the alliance it belongs to (all roles but admin)")
+    create.add_argument("--partner", help="the partner whose document it edits (partner role)")
+    create.add_argument("--name", help="who holds it; the change log names them")
+    create.set_defaults(run=_server("token_create"))
+    revoke = token_sub.add_parser("revoke", help="revoke a token by its id")
+    revoke.add_argument("id", type=int)
+    revoke.set_defaults(run=_server("token_revoke"))
+    listing = token_sub.add_parser("list", help="every token: id, role, scope, state")
+    listing.set_defaults(run=_server("token_list"))
+
+    log = sub.add_parser("log", help="the change log")
+    log_sub = log.add_subparsers(title="log commands")
+    verify = log_sub.add_parser("verify", help="check the hash chain; exit 1 on tampering")
+    verify.add_argument("--alliance")
+    verify.set_defaults(run=_server("log_verify"))
+    for command in (create, revoke, listing, verify):
+        command.add_argument("--database-url", metavar="URL", help="default: REGISTRY_DATABASE_URL")
 
 
 def print_errors(result: LoadResult, fmt: str = "text") -> None:

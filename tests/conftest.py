@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from registry.api import create_app
+from registry.serve import seed
+from registry.settings import Settings
+from registry.store import Store
 
 TESTS = Path(__file__).parent
 EXAMPLES = TESTS / "examples"
@@ -112,3 +121,73 @@ def write_alliance() -> WriteAlliance:
 def alliance_dir(tmp_path: Path, write_alliance: WriteAlliance) -> Path:
     """The minimal valid alliance in a fresh folder."""
     return write_alliance(tmp_path / "metro-home")
+
+
+# -- the registry server: one database per test, on SQLite and on PostgreSQL ---------
+
+POSTGRES_URL = os.environ.get("REGISTRY_TEST_POSTGRES_URL")
+ROLE_SCOPES: dict[str, tuple[str | None, str | None]] = {
+    "admin": (None, None),
+    "manager": ("metro-home", None),
+    "auditor": ("metro-home", None),
+    "resolver": ("metro-home", None),
+    "partner": ("metro-home", "fastnet"),
+}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty registry database. On PostgreSQL each test gets its own schema
+    of the server named by REGISTRY_TEST_POSTGRES_URL (`.ci/run` starts one)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/registry.db"
+        return
+    if not POSTGRES_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI runs the PostgreSQL suite: REGISTRY_TEST_POSTGRES_URL is not set")
+        pytest.skip("set REGISTRY_TEST_POSTGRES_URL to run the PostgreSQL suite")
+    import psycopg  # noqa: PLC0415 - only the PostgreSQL suite needs it
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    plain = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    with psycopg.connect(plain, autocommit=True) as admin:
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    opened = Store(database_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def seeded(store: Store, alliance_dir: Path) -> Store:
+    """The store holding the minimal alliance `metro-home` at revision 1."""
+    seed(store, [alliance_dir])
+    return store
+
+
+@pytest.fixture
+def tokens(seeded: Store) -> dict[str, str]:
+    """A token per role (all of metro-home but the admin's; the partner's is fastnet's)."""
+    return {
+        role: seeded.create_token(role, alliance, partner, f"test {role}")[1]  # type: ignore[arg-type]
+        for role, (alliance, partner) in ROLE_SCOPES.items()
+    }
+
+
+@pytest.fixture
+def client(seeded: Store, database_url: str) -> Iterator[TestClient[Litestar]]:
+    """An in-process client of the API over the seeded store."""
+    app = create_app(Settings(database_url=database_url), seeded)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
-from litestar.params import Parameter
+from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from registry.access import Principal
@@ -25,18 +25,24 @@ NAME = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 
 ForceParam = Annotated[
     bool,
-    Parameter(description="write even though the change adds error findings (manager, logged)"),
+    QueryParameter(
+        description="write even though the change adds error findings (manager, logged)"
+    ),
 ]
 DryRunParam = Annotated[
-    bool, Parameter(query="dryRun", description="check and plan only; write nothing")
+    bool, QueryParameter(name="dryRun", description="check and plan only; write nothing")
 ]
 AsOfParam = Annotated[
     dt.date | None,
-    Parameter(query="asOf", description="the day the plan compares findings on (default: today)"),
+    QueryParameter(
+        name="asOf", description="the day the plan compares findings on (default: today)"
+    ),
 ]
 IfMatch = Annotated[
     str | None,
-    Parameter(header="If-Match", description="the ETag last read; required to change a document"),
+    HeaderParameter(
+        name="If-Match", description="the ETag last read; required to change a document"
+    ),
 ]
 
 
@@ -79,9 +85,9 @@ class DocumentController(Controller):
         self,
         *,
         request: Request[Any, Any, Any],
-        alliance: str,
-        kind: Annotated[str | None, Parameter(query="kind")] = None,
-        revision: Annotated[int | None, Parameter(query="revision", ge=1)] = None,
+        alliance: FromPath[str],
+        kind: Annotated[str | None, QueryParameter(name="kind")] = None,
+        revision: Annotated[int | None, QueryParameter(name="revision", ge=1)] = None,
     ) -> DocumentList:
         authorize(request, "read", alliance)
         state = live(request)
@@ -105,10 +111,10 @@ class DocumentController(Controller):
         self,
         *,
         request: Request[Any, Any, Any],
-        alliance: str,
-        kind: str,
-        name: str,
-        revision: Annotated[int | None, Parameter(query="revision", ge=1)] = None,
+        alliance: FromPath[str],
+        kind: FromPath[str],
+        name: FromPath[str],
+        revision: Annotated[int | None, QueryParameter(name="revision", ge=1)] = None,
     ) -> Response[bytes]:
         authorize(request, "read", alliance)
         found = live(request).store.document(alliance, kind, name, revision)
@@ -130,13 +136,13 @@ class DocumentController(Controller):
         self,
         *,
         request: Request[Any, Any, Any],
-        alliance: str,
-        kind: str,
-        name: str,
+        alliance: FromPath[str],
+        kind: FromPath[str],
+        name: FromPath[str],
         if_match: IfMatch = None,
         if_none_match: Annotated[
             str | None,
-            Parameter(header="If-None-Match", description="'*' to create only"),
+            HeaderParameter(name="If-None-Match", description="'*' to create only"),
         ] = None,
         force: ForceParam = False,
         dry_run: DryRunParam = False,
@@ -181,9 +187,9 @@ class DocumentController(Controller):
         self,
         *,
         request: Request[Any, Any, Any],
-        alliance: str,
-        kind: str,
-        name: str,
+        alliance: FromPath[str],
+        kind: FromPath[str],
+        name: FromPath[str],
         if_match: IfMatch = None,
         force: ForceParam = False,
         dry_run: DryRunParam = False,
@@ -215,14 +221,14 @@ class DocumentController(Controller):
         self,
         *,
         request: Request[Any, Any, Any],
-        alliance: str,
+        alliance: FromPath[str],
         delete_refs: Annotated[
             list[str] | None,
-            Parameter(query="delete", description="Kind/name of a document to delete too"),
+            QueryParameter(name="delete", description="Kind/name of a document to delete too"),
         ] = None,
         if_match: Annotated[
             str | None,
-            Parameter(header="If-Match", description='the alliance ETag ("r<revision>")'),
+            HeaderParameter(name="If-Match", description='the alliance ETag ("r<revision>")'),
         ] = None,
         force: ForceParam = False,
         dry_run: DryRunParam = False,
@@ -253,8 +259,8 @@ class DocumentController(Controller):
         self,
         *,
         request: Request[Any, Any, Any],
-        alliance: str,
-        delete_refs: Annotated[list[str] | None, Parameter(query="delete")] = None,
+        alliance: FromPath[str],
+        delete_refs: Annotated[list[str] | None, QueryParameter(name="delete")] = None,
         as_of: AsOfParam = None,
     ) -> Outcome:
         principal = _writer(request, alliance, None)

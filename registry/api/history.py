@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 
 from registry.api.access import authorize, live
 from registry.store import Entry
@@ -34,9 +34,9 @@ class HistoryController(Controller):
     async def history(
         self,
         request: Request[Any, Any, Any],
-        alliance: str,
-        after: Annotated[int, Parameter(query="after", ge=0, description="a revision")] = 0,
-        limit: Annotated[int, Parameter(query="limit", ge=1, le=1000)] = 100,
+        alliance: FromPath[str],
+        after: Annotated[int, QueryParameter(name="after", ge=0, description="a revision")] = 0,
+        limit: Annotated[int, QueryParameter(name="limit", ge=1, le=1000)] = 100,
     ) -> HistoryPage:
         authorize(request, "history", alliance)
         state = live(request)
@@ -46,7 +46,9 @@ class HistoryController(Controller):
         return HistoryPage(alliance, revision, entries, last if last < revision else None)
 
     @get("/verify", summary="Check the change log's hash chain and the stored documents")
-    async def verify(self, request: Request[Any, Any, Any], alliance: str) -> Verification:
+    async def verify(
+        self, *, request: Request[Any, Any, Any], alliance: FromPath[str]
+    ) -> Verification:
         authorize(request, "history", alliance)
         problems = live(request).store.verify(alliance).get(alliance, [])
         return Verification(alliance, not problems, problems)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from registry.api.access import authorize, live
@@ -61,8 +61,10 @@ class QueryController(Controller):
         self,
         *,
         request: Request[Any, Any, Any],
-        alliance: str,
-        at: Annotated[dt.date | None, Parameter(query="at", description="default: today")] = None,
+        alliance: FromPath[str],
+        at: Annotated[
+            dt.date | None, QueryParameter(name="at", description="default: today")
+        ] = None,
     ) -> Answer:
         authorize(request, "resolve", alliance)
         index = live(request).view(alliance).index
@@ -75,7 +77,7 @@ class QueryController(Controller):
         status_code=HTTP_200_OK,
     )
     async def owner_batch(
-        self, request: Request[Any, Any, Any], alliance: str, data: OwnerBatch
+        self, request: Request[Any, Any, Any], alliance: FromPath[str], data: JSONBody[OwnerBatch]
     ) -> OwnerAnswers:
         authorize(request, "resolve", alliance)
         view = live(request).view(alliance)
@@ -97,9 +99,9 @@ class QueryController(Controller):
         self,
         *,
         request: Request[Any, Any, Any],
-        alliance: str,
-        as_of: Annotated[dt.date | None, Parameter(query="asOf")] = None,
-        format: Annotated[Literal["json", "sarif", "csv"], Parameter(query="format")] = "json",
+        alliance: FromPath[str],
+        as_of: Annotated[dt.date | None, QueryParameter(name="asOf")] = None,
+        format: Annotated[Literal["json", "sarif", "csv"], QueryParameter(name="format")] = "json",
     ) -> Response[Report]:
         authorize(request, "audit", alliance)
         view = live(request).view(alliance)

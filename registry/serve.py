@@ -1,0 +1,191 @@
+"""The server door's commands: `registry serve` (and its demo registry), `registry
+token` and `registry log verify`. Imported only when one of them runs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import msgspec
+import uvicorn
+
+from registry.access import Role, scope_problem
+from registry.load import load
+from registry.model import to_builtins
+from registry.settings import Settings
+from registry.store import Store
+from registry.store.writes import Request, write
+
+DEMO_ALLIANCE = "triple-play"
+DEMO_PARTNER = "fastnet"
+
+
+def examples_dir() -> Path:
+    """The seed alliances: beside the package in a checkout, inside it in a wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "examples", here / "examples"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("the example alliances are not installed with this registry")
+
+
+def seed(store: Store, paths: Sequence[str | Path]) -> dict[str, int]:
+    """Write every alliance found in `paths` through the normal write path."""
+    result = load(paths)
+    if not result.ok:
+        raise ValueError("\n".join(str(e) for e in result.errors))
+    revisions = {}
+    for name, bundle in sorted(result.bundles.items()):
+        documents = [to_builtins(d) for d in bundle.documents()]
+        text = msgspec.json.encode(documents).decode()
+        # Forced: the examples are trusted, and an example contract that has ended by
+        # the day the demo runs must not keep the demo from starting.
+        asked = Request(name, [(f"{name}.json", text)], force=True)
+        outcome = write(store, asked, "demo seed", "apply")
+        revisions[name] = outcome.revision
+    return revisions
+
+
+def demo(settings: Settings) -> tuple[Settings, str]:
+    """A fresh registry with the example alliances and a token per role; returns the
+    settings to serve it with and the text to show the user."""
+    url = settings.database_url
+    if "REGISTRY_DATABASE_URL" not in os.environ and url == Settings().database_url:
+        url = f"sqlite:///{tempfile.mkdtemp(prefix='registry-demo-')}/registry.db"
+    settings = msgspec.structs.replace(settings, database_url=url)
+    store = Store(url)
+    try:
+        alliances = seed(store, [examples_dir()])
+        scopes: list[tuple[Role, str | None, str | None]] = [
+            ("admin", None, None),
+            ("manager", DEMO_ALLIANCE, None),
+            ("auditor", DEMO_ALLIANCE, None),
+            ("resolver", DEMO_ALLIANCE, None),
+            ("partner", DEMO_ALLIANCE, DEMO_PARTNER),
+        ]
+        tokens = {role: store.create_token(role, a, p, f"demo {role}")[1] for role, a, p in scopes}
+    finally:
+        store.close()
+    return settings, _banner(settings, alliances, tokens)
+
+
+def _banner(settings: Settings, alliances: dict[str, int], tokens: dict[Role, str]) -> str:
+    base = f"http://{settings.host}:{settings.port}"
+    a = DEMO_ALLIANCE
+    lines = [
+        f"Demo registry in {settings.database_url}",
+        f"Alliances: {', '.join(alliances)}",
+        "",
+        "Tokens (shown once):",
+        *(f"  {role:<9} {token}" for role, token in tokens.items()),
+        "",
+        f"Try (the manager, auditor, resolver and partner tokens are for {a}):",
+        f"  export TOKEN={tokens['admin']}",
+        f'  curl -H "Authorization: Bearer $TOKEN" '
+        f'"{base}/v1/alliances/{a}/owner?category=refund&region=north&channel=web"',
+        f'  curl -H "Authorization: Bearer $TOKEN" "{base}/v1/alliances/{a}/audit"',
+        f'  curl -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/yaml" '
+        f'--data-binary @examples/{a}/partners.yaml "{base}/v1/alliances/{a}/apply?dryRun=true"',
+        "",
+        f"API description: {base}/schema   health: {base}/health",
+    ]
+    return "\n".join(lines)
+
+
+def run(settings: Settings) -> None:
+    """Serve until interrupted. Workers are separate processes that build the app
+    from REGISTRY_* variables, so they get these settings through the environment."""
+    os.environ.update(settings.to_env())
+    Store(settings.database_url).close()  # create or migrate the schema once, up front
+    uvicorn.run(
+        "registry.api:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+    )
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        database_url=getattr(args, "database_url", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        workers=getattr(args, "workers", None),
+        log_level=getattr(args, "log_level", None),
+    )
+
+
+def _store(args: argparse.Namespace) -> Store:
+    return Store(_settings(args).database_url)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.demo:
+        settings, banner = demo(settings)
+        print(banner, flush=True)
+    run(settings)
+    return 0
+
+
+def token_create(args: argparse.Namespace) -> int:
+    problem = scope_problem(args.role, args.alliance, args.partner)
+    if problem is not None:
+        print(f"registry: {problem}", file=sys.stderr)
+        return 2
+    store = _store(args)
+    try:
+        token_id, secret = store.create_token(args.role, args.alliance, args.partner, args.name)
+    finally:
+        store.close()
+    print(f"token {token_id} ({args.role}); it is shown only now:", file=sys.stderr)
+    print(secret)
+    return 0
+
+
+def token_revoke(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        done = store.revoke_token(args.id)
+    finally:
+        store.close()
+    if not done:
+        print(f"registry: no token {args.id} in force", file=sys.stderr)
+        return 2
+    print(f"token {args.id} revoked")
+    return 0
+
+
+def token_list(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        rows = store.tokens()
+    finally:
+        store.close()
+    for row in rows:
+        scope = "/".join(x for x in (row.alliance, row.partner) if x) or "every alliance"
+        state = f"revoked {row.revoked}" if row.revoked else "in force"
+        print(f"{row.id}\t{row.role}\t{scope}\t{row.name or ''}\t{row.created}\t{state}")
+    return 0
+
+
+def log_verify(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        found = store.verify(args.alliance)
+    finally:
+        store.close()
+    if args.alliance is not None and args.alliance not in found:
+        print(f"registry: no alliance '{args.alliance}' in the database", file=sys.stderr)
+        return 2
+    for alliance, problems in found.items():
+        print(f"{alliance}: {'intact' if not problems else f'{len(problems)} problem(s)'}")
+        for problem in problems:
+            print(f"  {problem}")
+    return 1 if any(found.values()) else 0
