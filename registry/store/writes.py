@@ -139,7 +139,8 @@ def write(
             ((f"{d.ref}.json", d.body) for d in draft.documents.values()), LoadResult()
         )
         old = _bundle(stored, request.alliance)
-        replaced = {w.kind + "/" + w.name for w in writes}
+        # Every sent document replaces its stored version, changed or not.
+        replaced = {w.kind + "/" + w.name for w in writes} | {i.document.ref for i in sent.located}
         kept = Documents(
             [i for i in stored.located if i.document.ref not in replaced],
             [],
