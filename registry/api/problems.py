@@ -112,7 +112,8 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
         for item in exc.extra:
             if isinstance(item, dict):
-                source = item.get("source", "body")
+                # Litestar gives a ParamType enum member; its value is "query", "header"...
+                source = getattr(item.get("source"), "value", item.get("source", "body"))
                 key = item.get("key", "")
                 path = f"$.{source}.{key}" if key else f"$.{source}"
                 errors.append(ProblemError(path, str(item.get("message", ""))))
