@@ -77,7 +77,7 @@ class DocumentController(Controller):
         return [
             AllianceSummary(name, revision, alliance_etag(revision))
             for name, revision in sorted(state.revisions.items())
-            if principal.may("read", name)
+            if principal.sees(name)
         ]
 
     @get("/{alliance:str}/documents", summary="Every current document, optionally of one kind")
