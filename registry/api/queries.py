@@ -22,7 +22,7 @@ MAX_BATCH = 10_000
 AUDIT_MEDIA = {
     "json": "application/json",
     "sarif": "application/sarif+json",
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Litestar adds "; charset=utf-8" to text types
 }
 
 
