@@ -15,6 +15,7 @@ from registry import __version__
 from registry.api.documents import DocumentController
 from registry.api.history import HistoryController
 from registry.api.live import Live
+from registry.api.openapi import problems
 from registry.api.problems import HANDLERS, respond
 from registry.api.queries import QueryController
 from registry.settings import Settings
@@ -33,6 +34,7 @@ class Health(msgspec.Struct, omit_defaults=True):
     summary="Is the database reachable; revisions of the token's alliances",
     tags=["health"],
     security=[],
+    responses=problems(503),
 )
 async def health(request: Request[Any, Any, Any]) -> Response[Health]:
     state: Live = request.app.state["live"]

@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from registry.access import Principal
 from registry.api.access import authorize, live
+from registry.api.openapi import DocumentsBody, problems
 from registry.api.problems import ApiError, document_errors
 from registry.load import LoadResult, decode_text
 from registry.model import KINDS
@@ -70,7 +71,7 @@ class DocumentController(Controller):
     path = "/v1/alliances"
     tags = ["documents"]
 
-    @get("/", summary="The alliances this token can see")
+    @get("/", summary="The alliances this token can see", responses=problems())
     async def list_alliances(self, request: Request[Any, Any, Any]) -> list[AllianceSummary]:
         state = live(request)
         principal = state.principal(request.headers.get("authorization"))
@@ -80,7 +81,11 @@ class DocumentController(Controller):
             if principal.sees(name)
         ]
 
-    @get("/{alliance:str}/documents", summary="Every current document, optionally of one kind")
+    @get(
+        "/{alliance:str}/documents",
+        summary="Every current document, optionally of one kind",
+        responses=problems(400, 403, 404),
+    )
     async def list_documents(
         self,
         *,
@@ -106,6 +111,7 @@ class DocumentController(Controller):
     @get(
         "/{alliance:str}/documents/{kind:str}/{name:str}",
         summary="One document, as it is now or as it was at an earlier revision",
+        responses=problems(400, 403, 404),
     )
     async def get_document(
         self,
@@ -131,6 +137,8 @@ class DocumentController(Controller):
         "/{alliance:str}/documents/{kind:str}/{name:str}",
         summary="Create or replace one document (JSON or YAML body)",
         status_code=HTTP_200_OK,
+        responses=problems(400, 403, 404, 409, 412, 413, 422, 428),
+        operation_class=DocumentsBody,
     )
     async def put_document(
         self,
@@ -182,6 +190,7 @@ class DocumentController(Controller):
         "/{alliance:str}/documents/{kind:str}/{name:str}",
         summary="Delete one document (If-Match required)",
         status_code=HTTP_200_OK,
+        responses=problems(400, 403, 404, 409, 412, 422, 428),
     )
     async def delete_document(
         self,
@@ -216,6 +225,8 @@ class DocumentController(Controller):
         "/{alliance:str}/apply",
         summary="Write a bundle of documents atomically (a JSON array or a YAML stream)",
         status_code=HTTP_200_OK,
+        responses=problems(400, 403, 404, 409, 412, 413, 422),
+        operation_class=DocumentsBody,
     )
     async def apply(
         self,
@@ -254,6 +265,8 @@ class DocumentController(Controller):
         "/{alliance:str}/plan",
         summary="What applying a bundle would do: findings added and removed, owners moved",
         status_code=HTTP_200_OK,
+        responses=problems(400, 403, 404, 413, 422),
+        operation_class=DocumentsBody,
     )
     async def plan(
         self,

@@ -9,6 +9,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromPath, QueryParameter
 
 from registry.api.access import authorize, live
+from registry.api.openapi import problems
 from registry.store import Entry
 
 
@@ -30,7 +31,11 @@ class HistoryController(Controller):
     path = "/v1/alliances/{alliance:str}/history"
     tags = ["history"]
 
-    @get("/", summary="Landed writes, oldest first: who, when, which documents")
+    @get(
+        "/",
+        summary="Landed writes, oldest first: who, when, which documents",
+        responses=problems(400, 403, 404),
+    )
     async def history(
         self,
         request: Request[Any, Any, Any],
@@ -45,7 +50,11 @@ class HistoryController(Controller):
         last = entries[-1].revision if entries else after
         return HistoryPage(alliance, revision, entries, last if last < revision else None)
 
-    @get("/verify", summary="Check the change log's hash chain and the stored documents")
+    @get(
+        "/verify",
+        summary="Check the change log's hash chain and the stored documents",
+        responses=problems(403, 404),
+    )
     async def verify(
         self, *, request: Request[Any, Any, Any], alliance: FromPath[str]
     ) -> Verification:

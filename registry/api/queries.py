@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from registry.api.access import authorize, live
+from registry.api.openapi import problems
 from registry.api.problems import ApiError, ProblemError
 from registry.findings import Report
 from registry.report import RENDERERS, Audited
@@ -56,6 +57,7 @@ class QueryController(Controller):
         description="Name a node per dimension as query parameters, e.g. "
         "`?category=refund&region=north&channel=web`; leave dimensions out or name inner "
         "nodes to ask about many cells at once.",
+        responses=problems(400, 403, 404),
     )
     async def owner_query(
         self,
@@ -75,6 +77,7 @@ class QueryController(Controller):
         "/owner:batch",
         summary=f"Up to {MAX_BATCH:,} owner queries in one request",
         status_code=HTTP_200_OK,
+        responses=problems(400, 403, 404, 413),
     )
     async def owner_batch(
         self, request: Request[Any, Any, Any], alliance: FromPath[str], data: JSONBody[OwnerBatch]
@@ -94,7 +97,7 @@ class QueryController(Controller):
             raise ApiError(400, f"{len(errors)} error(s) in the queries; nothing answered", errors)
         return OwnerAnswers(alliance, view.revision, answers)
 
-    @get("/audit", summary="Every rule on the current revision")
+    @get("/audit", summary="Every rule on the current revision", responses=problems(400, 403, 404))
     async def audit(
         self,
         *,
