@@ -80,7 +80,8 @@ class Live:
         if not principal.sees(alliance) or alliance not in self.revisions:
             raise ApiError(404, f"no alliance '{alliance}'")
         if not principal.may(action, alliance):
-            raise ApiError(403, f"a {principal.role} token may not {_VERBS[action]}")
+            article = "an" if principal.role[0] in "aeiou" else "a"
+            raise ApiError(403, f"{article} {principal.role} token may not {_VERBS[action]}")
 
     def view(self, alliance: str) -> View:
         """The alliance compiled at its current revision."""
