@@ -60,6 +60,7 @@ def verify(
     written then. An empty list means the log and the documents are intact."""
     problems: list[str] = []
     previous, revision = GENESIS, 0
+    written: set[tuple[str, int]] = set()
     for entry in entries:
         where = f"{alliance.name} entry {entry.seq} (revision {entry.revision})"
         if entry.previous != previous:
@@ -68,18 +69,24 @@ def verify(
             problems.append(f"{where}: its content does not match its hash")
         if entry.revision != revision + 1:
             problems.append(f"{where}: follows revision {revision}")
-        problems += _documents_problems(where, entry, versions)
+        problems += _documents_problems(where, entry, versions, written)
         previous, revision = entry.hash, entry.revision
     if alliance.head != previous or alliance.revision != revision:
         problems.append(
             f"{alliance.name}: the log ends at revision {revision}, the alliance is at revision "
             f"{alliance.revision}; entries are missing"
         )
+    # A version no entry wrote was added behind the log's back (or its entry deleted).
+    for ref, at in sorted(set(versions) - written, key=lambda key: (key[1], key[0])):
+        problems.append(f"{alliance.name}: {ref} at revision {at} was written by no log entry")
     return problems
 
 
 def _documents_problems(
-    where: str, entry: ChangeRow, versions: Mapping[tuple[str, int], DocumentRow]
+    where: str,
+    entry: ChangeRow,
+    versions: Mapping[tuple[str, int], DocumentRow],
+    written: set[tuple[str, int]],
 ) -> list[str]:
     try:
         changes = decode_changes(entry)
@@ -87,6 +94,7 @@ def _documents_problems(
         return [f"{where}: its document list is unreadable"]
     problems = []
     for change in changes:
+        written.add((change.ref, entry.revision))
         row = versions.get((change.ref, entry.revision))
         if row is None:
             problems.append(f"{where}: {change.ref} has no version at this revision")
