@@ -79,6 +79,17 @@ def verify(
     # A version no entry wrote was added behind the log's back (or its entry deleted).
     for ref, at in sorted(set(versions) - written, key=lambda key: (key[1], key[0])):
         problems.append(f"{alliance.name}: {ref} at revision {at} was written by no log entry")
+    # The API serves the version flagged current: it must be each document's newest.
+    newest: dict[str, int] = {}
+    for ref, at in versions:
+        newest[ref] = max(at, newest.get(ref, at))
+    for (ref, at), row in sorted(versions.items(), key=lambda item: (item[0][1], item[0][0])):
+        if row.current != (at == newest[ref]):
+            flag = "flagged current" if row.current else "not flagged current"
+            problems.append(
+                f"{alliance.name}: {ref} at revision {at} is {flag}; its newest version is "
+                f"revision {newest[ref]}"
+            )
     return problems
 
 
