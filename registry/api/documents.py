@@ -18,6 +18,7 @@ from registry.api.openapi import DocumentsBody, problems
 from registry.api.problems import ApiError, document_errors
 from registry.load import LoadResult, decode_text
 from registry.model import KINDS
+from registry.store.tables import MAX_REVISION
 from registry.store.writes import Outcome, alliance_etag, write
 from registry.store.writes import Request as WriteRequest
 
@@ -92,7 +93,9 @@ class DocumentController(Controller):
         request: Request[Any, Any, Any],
         alliance: FromPath[str],
         kind: Annotated[str | None, QueryParameter(name="kind")] = None,
-        revision: Annotated[int | None, QueryParameter(name="revision", ge=1)] = None,
+        revision: Annotated[
+            int | None, QueryParameter(name="revision", ge=1, le=MAX_REVISION)
+        ] = None,
     ) -> DocumentList:
         authorize(request, "read", alliance)
         state = live(request)
@@ -120,7 +123,9 @@ class DocumentController(Controller):
         alliance: FromPath[str],
         kind: FromPath[str],
         name: FromPath[str],
-        revision: Annotated[int | None, QueryParameter(name="revision", ge=1)] = None,
+        revision: Annotated[
+            int | None, QueryParameter(name="revision", ge=1, le=MAX_REVISION)
+        ] = None,
     ) -> Response[bytes]:
         authorize(request, "read", alliance)
         found = live(request).store.document(alliance, kind, name, revision)

@@ -11,6 +11,7 @@ from litestar.params import FromPath, QueryParameter
 from registry.api.access import authorize, live
 from registry.api.openapi import problems
 from registry.store import Entry
+from registry.store.tables import MAX_REVISION
 
 
 class HistoryPage(msgspec.Struct):
@@ -40,7 +41,9 @@ class HistoryController(Controller):
         self,
         request: Request[Any, Any, Any],
         alliance: FromPath[str],
-        after: Annotated[int, QueryParameter(name="after", ge=0, description="a revision")] = 0,
+        after: Annotated[
+            int, QueryParameter(name="after", ge=0, le=MAX_REVISION, description="a revision")
+        ] = 0,
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=1000)] = 100,
     ) -> HistoryPage:
         authorize(request, "history", alliance)

@@ -9,6 +9,10 @@ from sqlmodel import Field, SQLModel
 # Bump with a migration in database.py whenever a table below changes.
 SCHEMA_VERSION = 1
 
+# Revisions are INTEGER columns (32 bits on PostgreSQL): the API refuses a larger one
+# as a parameter instead of handing the database a number it cannot compare.
+MAX_REVISION = 2**31 - 1
+
 
 class RegistryState(SQLModel, table=True):
     """One row. `generation` grows with every committed write of any kind, so a
