@@ -13,7 +13,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from registry.model import DURATION_PATTERN, SLUG_PATTERN
+from registry.model import DURATION_PATTERN, SLUG_PATTERN, TICKET_FIELD_PATTERN, TICKET_SOURCES
 
 Path = tuple[str | int, ...]
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -135,7 +135,20 @@ def explain(error: ValidationError) -> list[tuple[Path, str]]:
         ]
     if validator == "anyOf":
         return _any_of(error, path)
+    if validator == "oneOf" and schema.get("title") == "TicketDimension":
+        return [(path, _ticket_sources(value))]
     return [(path, _single(error))]
+
+
+def _ticket_sources(value: Any) -> str:
+    given = [s for s in TICKET_SOURCES if isinstance(value, dict) and s in value]
+    options = f"{', '.join(TICKET_SOURCES[:-1])} or {TICKET_SOURCES[-1]}"
+    if not given:
+        return f"say where the ticket names this dimension: add one of {options}"
+    return (
+        f"give one source, not {len(given)}: {' and '.join(given)}; "
+        f"a dimension is read from exactly one of {options}"
+    )
 
 
 def _bad_key(error: ValidationError, path: Path) -> str:
@@ -253,6 +266,11 @@ def _bad_form(value: str, pattern: str) -> str:
         return (
             f"{value!r} is neither a contact name nor authority:<name>; "
             "write e.g. duty-manager or authority:board"
+        )
+    if pattern == TICKET_FIELD_PATTERN:
+        return (
+            f"{value!r} is not a ticket field path: write field names joined by dots, "
+            "e.g. ticketType or channel.name"
         )
     if pattern == r"^[A-Z]{3}$":
         return f"{value!r} is not a currency code; write three capital letters, e.g. EUR"

@@ -122,6 +122,33 @@ class Authority(Base):
     phone: str | None = None
 
 
+# A dotted path into a TMF621 ticket: `ticketType`, `channel.name`.
+TICKET_FIELD_PATTERN = r"^[A-Za-z@_][A-Za-z0-9@_-]*(\.[A-Za-z@_][A-Za-z0-9@_-]*)*$"
+TicketField = Annotated[str, Meta(pattern=TICKET_FIELD_PATTERN)]
+
+
+class TicketDimension(Base):
+    """Where a TMF621 ticket names this dimension's node: exactly one of `field`,
+    `characteristic` or `relatedEntity`; `values` renames ticket values to nodes."""
+
+    field_: TicketField | None = field(default=None, name="field")
+    # A troubleTicketCharacteristic (v5) / characteristic (v4) of this name.
+    characteristic: Text | None = None
+    # The name of the relatedEntity with this role.
+    related_entity: Text | None = None
+    values: dict[Text, Slug] = {}
+    # The node used when the ticket does not say; without it, the ticket is refused.
+    default: Slug | None = None
+
+
+# The sources a ticket dimension may read, as the language spells them.
+TICKET_SOURCES = ("field", "characteristic", "relatedEntity")
+
+
+class TicketMapping(Base):
+    dimensions: Annotated[dict[Slug, TicketDimension], Meta(min_length=1)]
+
+
 class AllianceSpec(Base):
     authority: Slug
     authorities: Annotated[list[Authority], Meta(min_length=1)]
@@ -130,6 +157,8 @@ class AllianceSpec(Base):
     policy: Slug = "default"
     face_authority: FaceAuthority | None = None
     escalation_chains: dict[Slug, Annotated[list[EscalationLevel], Meta(min_length=1)]] = {}
+    # How TMF621 trouble tickets name the nodes of an owner query.
+    tickets: TicketMapping | None = None
 
 
 class Contact(Base):

@@ -21,6 +21,7 @@ from registry.model import (
     EscalationLevel,
     Partner,
     PolicySet,
+    TicketMapping,
     Waiver,
 )
 from registry.yamlnodes import Parsed
@@ -281,6 +282,45 @@ class _Checker:
         for chain, levels in spec.escalation_chains.items():
             for j, level in enumerate(levels):
                 self._authority_level(item, level, ("spec", "escalationChains", chain, j, "to"))
+        if spec.tickets is not None:
+            self._tickets(item, spec.tickets)
+
+    def _tickets(self, item: Located, mapping: TicketMapping) -> None:
+        """Every mapped dimension exists, category is among them, and every node a
+        ticket value may become (`values`, `default`) is a node of its dimension."""
+        if self.space is None:
+            return
+        path: Path = ("spec", "tickets", "dimensions")
+        if "category" not in mapping.dimensions and "category" in self.space.by_name:
+            self.report(
+                item,
+                path,
+                "the ticket mapping does not map 'category' (the complaint taxonomy), so no "
+                "ticket could be routed; add e.g. category: {field: ticketType}",
+            )
+        for name, source in mapping.dimensions.items():
+            if name not in self.space.by_name:
+                self.report(item, (*path, name), unknown("dimension", name, self.space.names))
+                continue
+            dim = self.space.dimensions[self.space.by_name[name]]
+            targets: list[tuple[Path, str]] = [
+                ((*path, name, "values", value), node) for value, node in source.values.items()
+            ]
+            if source.default is not None:
+                targets.append(((*path, name, "default"), source.default))
+            for at, node in targets:
+                if node not in dim.nodes:
+                    self.report(item, at, self._unknown_ticket_node(dim, node))
+
+    def _unknown_ticket_node(self, dim: Dimension, node: str) -> str:
+        assert self.space is not None
+        for other in self.space.dimensions:
+            if other is not dim and node in other.nodes:
+                return (
+                    f"'{node}' is a node of dimension '{other.name}', not of '{dim.name}'; "
+                    f"a ticket's {dim.name} becomes a {dim.name} node"
+                )
+        return unknown(dim.name, node, _tree_order(dim))
 
     def partner(self, item: Located) -> None:
         doc = item.document

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from registry.catalogue import RULES
-from registry.model import ALLIANCE_FIELD, KINDS, SLUG_PATTERN, schema_hook
+from registry.model import ALLIANCE_FIELD, KINDS, SLUG_PATTERN, TICKET_SOURCES, schema_hook
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 BASE_ID = "https://alliance-registry.dev/schemas/v1/"
@@ -43,6 +43,8 @@ def components() -> dict[str, Any]:
     # Rule ids come from the catalogue, not the model: name them in the schema so
     # editors complete them and a typo is reported with the document's other errors.
     defs["PolicySetSpec"]["properties"]["rules"]["propertyNames"] = {"enum": list(RULES)}
+    # A ticket mapping reads each dimension from exactly one place in the ticket.
+    defs["TicketDimension"]["oneOf"] = [{"required": [s]} for s in TICKET_SOURCES]
     return defs
 
 
