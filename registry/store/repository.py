@@ -78,7 +78,11 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
         self.engine: Engine = connect(self.url)
-        prepare(self.engine)
+        try:
+            prepare(self.engine)
+        except BaseException:  # a newer schema, an unreachable server: close what opened
+            self.engine.dispose()
+            raise
         self._probe: Any = None
         self._probe_lock = threading.Lock()
 
