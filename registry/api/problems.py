@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.params import ParameterKwarg
 
 from registry.load import LoadError
 from registry.plan import Plan
@@ -114,13 +115,25 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
             if isinstance(item, dict):
                 # Litestar gives a ParamType enum member; its value is "query", "header"...
                 source = getattr(item.get("source"), "value", item.get("source", "body"))
-                key = item.get("key", "")
+                key = _wire_name(request, str(item.get("key", "")))
                 path = f"$.{source}.{key}" if key else f"$.{source}"
                 errors.append(ProblemError(path, str(item.get("message", ""))))
     detail = exc.detail
     if exc.status_code == 413:
         detail = "the request body is over the size limit; send fewer documents per request"
     return respond(request, exc.status_code, detail, errors, exc.headers)
+
+
+def _wire_name(request: Request[Any, Any, Any], key: str) -> str:
+    """A parameter as the client spells it (`asOf`), not as the handler does (`as_of`)."""
+    try:
+        field = request.route_handler.parsed_fn_signature.parameters.get(key)
+    except Exception:  # no route matched: no handler to ask
+        return key
+    definition = field.kwarg_definition if field is not None else None
+    if isinstance(definition, ParameterKwarg) and definition.name:
+        return definition.name
+    return key
 
 
 def on_crash(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
