@@ -121,9 +121,9 @@ def write(
     """Check, plan and (unless refused or a dry run) commit one write."""
     result = LoadResult(files=len(request.texts))
     sent = read_documents(request.texts, result)
-    result.errors += _misplaced(request, sent.located)
-    if result.errors:
-        raise InvalidDocuments(result.errors)
+    misplaced = _misplaced(request, sent.located)
+    if misplaced:
+        raise InvalidDocuments(result.errors + misplaced)
     for item in sent.located:
         if not may_write(item.document.kind, item.document.name):
             raise Forbidden(f"this token may not write {item.document.ref}")
@@ -133,7 +133,10 @@ def write(
             raise Forbidden(f"this token may not delete {ref}")
     as_of = request.as_of or dt.datetime.now(dt.UTC).date()
     with store.writing(request.alliance) as draft:
-        _check_preconditions(request, draft.revision, draft.documents, sent.located)
+        # Documents failing their own checks go on to the reference checks, so the 422
+        # lists every error at once (as `registry validate` does).
+        if not result.errors:
+            _check_preconditions(request, draft.revision, draft.documents, sent.located)
         writes = _writes(request, draft.documents, sent.located)
         stored = read_documents(
             ((f"{d.ref}.json", d.body) for d in draft.documents.values()), LoadResult()
