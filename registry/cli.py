@@ -235,7 +235,7 @@ def _audit(args: argparse.Namespace) -> int:
         for bundle in bundles:
             bundle.policy = policy
     as_of = args.as_of or _today()
-    audits = [Audited(audit(b, as_of), b.origins) for b in bundles]
+    audits = [Audited(audit(b, as_of), b.origins, b) for b in bundles]
     print(RENDERERS[args.format](audits, args.fail_on))
     threshold = SEVERITY_RANK[args.fail_on]
     failed = any(a.report.worst() >= threshold for a in audits)

@@ -20,6 +20,7 @@ from registry.api.problems import HANDLERS, respond
 from registry.api.queries import QueryController
 from registry.settings import Settings
 from registry.store import Store
+from registry.web.controller import WebController, static_files, template_config
 
 
 class Health(msgspec.Struct, omit_defaults=True):
@@ -56,7 +57,15 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     store = store or Store(settings.database_url)
     live = Live(store)
     return Litestar(
-        route_handlers=[health, DocumentController, QueryController, HistoryController],
+        route_handlers=[
+            health,
+            DocumentController,
+            QueryController,
+            HistoryController,
+            WebController,
+            static_files(),
+        ],
+        template_config=template_config(),
         exception_handlers=HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         state=State({"live": live}),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from registry.report import csv, json, junit, sarif, text
+from registry.report import csv, html, json, junit, sarif, text
 from registry.report.audited import Audited, region_text
 
 __all__ = ["RENDERERS", "Audited", "Renderer", "region_text"]
@@ -22,4 +22,5 @@ RENDERERS: dict[str, Renderer] = {
     "sarif": sarif.render,
     "junit": junit.render,
     "csv": csv.render,
+    "html": html.render,
 }

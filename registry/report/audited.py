@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from registry.bundle import Origin
+from registry.bundle import Bundle, Origin
 from registry.catalogue import SEVERITY_RANK
 from registry.findings import Finding, Report
 
@@ -14,6 +14,8 @@ from registry.findings import Finding, Report
 class Audited:
     report: Report
     origins: Mapping[str, Origin]
+    # The audited documents: the html report draws the coverage matrix from them.
+    bundle: Bundle | None = None
 
 
 def region_text(finding: Finding) -> str:

@@ -1,0 +1,303 @@
+"""The auditor's page at `/ui/`: sign in with a token (kept in an HttpOnly,
+SameSite=Strict cookie), pick an alliance, read its audit. Read-only.
+
+The page is for auditor, manager and admin tokens; partner and resolver tokens
+are refused with a page saying why, and an alliance the token cannot see is
+404, as in the API. Everything works without JavaScript: subtrees fold with
+<details>, and what the server has not rendered is one `expand` link away.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import anyio.to_thread
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import CacheControlHeader
+from litestar.exceptions import HTTPException
+from litestar.params import FromPath, QueryParameter
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.router import Router
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from registry.access import Principal
+from registry.api.access import live
+from registry.api.live import Live
+from registry.api.problems import ApiError
+from registry.web.matrix import column_choices
+from registry.web.pages import (
+    HISTORY_PAGE,
+    AlliancePage,
+    alliance_page,
+    history_view,
+    history_window,
+)
+from registry.web.templating import STATIC, environment
+
+COOKIE = "registry_token"
+UI_ROLES = ("auditor", "manager", "admin")
+MAX_EXPANDED = 64  # nodes unfolded at once through `expand`
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+log = logging.getLogger("registry.web")
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment()))
+
+
+def static_files() -> Router:
+    return create_static_files_router(
+        path="/ui/static",
+        directories=[STATIC],
+        name="ui-static",
+        include_in_schema=False,
+        cache_control=CacheControlHeader(max_age=300),
+    )
+
+
+@dataclass(frozen=True)
+class Links:
+    """The page's own URLs, keeping what was asked (day, columns, unfolded nodes)."""
+
+    base: str
+    as_of: str | None
+    cols: str | None
+    expanded: tuple[str, ...]
+
+    def url(self, expanded: Sequence[str], log: int | None = None) -> str:
+        params = [("asOf", self.as_of), ("cols", self.cols)]
+        params += [("expand", name) for name in expanded]
+        params.append(("log", None if log is None else str(log)))
+        query = urlencode([(k, v) for k, v in params if v is not None])
+        return f"{self.base}?{query}" if query else self.base
+
+    def expand(self, name: str) -> str:
+        return self.url(self.expanded if name in self.expanded else (*self.expanded, name))
+
+    def collapse_all(self) -> str:
+        return self.url(())
+
+    def log(self, after: int) -> str:
+        return self.url(self.expanded, after)
+
+
+def _page(
+    name: str, context: dict[str, Any], status: int = 200, cookie_gone: bool = False
+) -> Template:
+    response = Template(name, context=context, status_code=status, headers=HEADERS)
+    if cookie_gone:
+        response.delete_cookie(COOKIE, path="/ui")
+    return response
+
+
+def _login(message: str | None = None, status: int = 200, tone: str = "bad") -> Template:
+    return _page(
+        "login.html", {"message": message, "tone": tone}, status, cookie_gone=message is not None
+    )
+
+
+def _refusal(role: str) -> str:
+    use = "owner queries" if role == "resolver" else "its alliance's documents and audit"
+    return (
+        f"The auditor's page is for auditor, manager and admin tokens; this is a {role} "
+        f"token. It can still use the API (/v1/...) for {use}. Sign out and sign in with "
+        "an auditor token."
+    )
+
+
+def _principal(request: Request[Any, Any, Any]) -> Principal:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        raise ApiError(401, "Sign in with a token to see the auditor's page.")
+    principal = live(request).principal(f"Bearer {token}")
+    if principal.role not in UI_ROLES:
+        raise ApiError(403, _refusal(principal.role))
+    return principal
+
+
+def _visible(state: Live, principal: Principal) -> list[tuple[str, int]]:
+    return [(name, rev) for name, rev in sorted(state.revisions.items()) if principal.sees(name)]
+
+
+def on_ui_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Errors of the page as pages: 401 back to signing in, the rest explained."""
+    if isinstance(exc, ApiError):
+        status, message = exc.status, exc.detail
+    elif isinstance(exc, HTTPException):
+        status, message = exc.status_code, str(exc.detail)
+    else:
+        log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+        status, message = 500, "The registry failed to show this page; the error is in its log."
+    if status == 401:
+        signed = bool(request.cookies.get(COOKIE))
+        if signed:
+            message = "The token of this session is no longer valid; sign in again."
+        return _login(message, 401)
+    titles = {400: "Bad request", 403: "Refused", 404: "Not found", 500: "Server error"}
+    signed_in = status != 403 and bool(request.cookies.get(COOKIE))
+    return _page(
+        "error.html",
+        {
+            "status": status,
+            "title": titles.get(status, "Error"),
+            "message": message,
+            "signed_in": signed_in or status == 403,
+            "who": None,
+        },
+        status,
+    )
+
+
+class WebController(Controller):
+    path = "/ui"
+    include_in_schema = False
+    exception_handlers = {ApiError: on_ui_error, HTTPException: on_ui_error, Exception: on_ui_error}
+
+    @get("/", summary="The alliances the signed-in token sees")
+    async def home(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        if not request.cookies.get(COOKIE):
+            return _login()
+        principal = _principal(request)
+        state = live(request)
+        return _page(
+            "alliances.html",
+            {"alliances": _visible(state, principal), "who": principal.actor},
+        )
+
+    @post("/login", status_code=303)
+    async def login(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        form = await request.form()
+        token = str(form.get("token") or "").strip()
+        if not token:
+            return _login("Paste a token to sign in.", 400)
+        try:
+            principal = live(request).principal(f"Bearer {token}")
+        except ApiError:
+            return _login("That token is not valid: unknown, revoked or mistyped.", 401)
+        if principal.role not in UI_ROLES:
+            return _page(
+                "error.html",
+                {
+                    "status": 403,
+                    "title": "Refused",
+                    "message": _refusal(principal.role),
+                    "signed_in": False,
+                    "who": None,
+                },
+                403,
+                cookie_gone=True,
+            )
+        response: Redirect = Redirect("/ui/", status_code=303)
+        response.set_cookie(
+            COOKIE,
+            token,
+            path="/ui",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    @post("/logout", status_code=303)
+    async def logout(self) -> Redirect:
+        response = Redirect("/ui/", status_code=303)
+        response.delete_cookie(COOKIE, path="/ui")
+        return response
+
+    @get("/alliances/{alliance:str}", summary="The auditor's page of one alliance")
+    async def alliance(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        alliance: FromPath[str],
+        as_of: Annotated[str | None, QueryParameter(name="asOf")] = None,
+        cols: Annotated[str | None, QueryParameter(name="cols")] = None,
+        expand: Annotated[list[str] | None, QueryParameter(name="expand")] = None,
+        log_after: Annotated[int | None, QueryParameter(name="log", ge=0)] = None,
+    ) -> Response[Any]:
+        principal = _principal(request)
+        state = live(request)
+        state.allow(principal, "audit", alliance)
+        day = _day(as_of)
+        expanded = tuple(dict.fromkeys(expand or ()))[:MAX_EXPANDED]
+        page = await anyio.to_thread.run_sync(
+            functools.partial(
+                build_page,
+                state,
+                principal,
+                alliance,
+                day=day,
+                cols=cols or None,
+                expanded=expanded,
+                log_after=log_after,
+            )
+        )
+        links = Links(f"/ui/alliances/{alliance}", as_of or None, cols or None, expanded)
+        return _page(
+            "alliance.html",
+            {
+                "page": page,
+                "links": links,
+                "alliances": _visible(state, principal),
+                "who": principal.actor,
+            },
+        )
+
+
+def build_page(
+    state: Live,
+    principal: Principal,
+    alliance: str,
+    *,
+    day: dt.date,
+    cols: str | None,
+    expanded: Sequence[str],
+    log_after: int | None,
+) -> AlliancePage:
+    """The page of one alliance at its current revision (the benchmark calls this)."""
+    view = state.view(alliance)
+    choices = column_choices(view.bundle)
+    if cols is not None and cols not in choices:
+        raise ApiError(
+            400,
+            f"no dimension '{cols}' to show as columns; the choices are "
+            f"{', '.join(choices) or 'none'}",
+        )
+    history = None
+    if principal.may("history", alliance):
+        after = history_window(view.revision, log_after)
+        entries = state.store.history(alliance, after, HISTORY_PAGE)
+        history = history_view(entries, after, view.revision)
+    return alliance_page(
+        view.bundle,
+        view.audit(day),
+        view.index,
+        columns=[cols],
+        expand=expanded,
+        history=history,
+    )
+
+
+def _day(text: str | None) -> dt.date:
+    if not text:
+        return dt.datetime.now(dt.UTC).date()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ApiError(400, f"asOf '{text}' is not a date such as 2026-11-22") from None

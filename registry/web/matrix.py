@@ -1,0 +1,405 @@
+"""The coverage matrix: rows of one dimension's tree (the categories), columns of
+another (regions or channels), each cell who is accountable there on one day,
+the remaining dimensions aggregated.
+
+It is read off the owner index's arrangement, never off cells: every leaf box of
+the arrangement is visited once, its label turned into a share (owned by one
+partner, a gap, an overlap) and added, with its cell count, to the rendered
+rows and columns its box meets. A large alliance (200 million cells) is some
+ten thousand boxes, so the matrix costs a pass over them whatever the number
+of cells. Rows are rendered for a budget of tree nodes: whole levels from the
+top, and the children of every node asked for (`expand`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import weakref
+from bisect import bisect_right
+from collections.abc import Collection, Hashable
+from dataclasses import dataclass, field
+from functools import cached_property
+from math import prod
+from typing import Literal
+
+from registry.bundle import Bundle
+from registry.dimensions import Dimension
+from registry.resolve import OwnerIndex
+
+# The most columns a matrix shows: a deeper level of the column tree is used only
+# while it fits.
+MAX_COLUMNS = 16
+DETAIL_PARTS = 8  # parts a cell's description names
+ShareState = Literal["owned", "gap", "overlap"]
+CellState = Literal["owned", "gap", "overlap", "mixed", "empty"]
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """What holds on part of a matrix cell: one owner, nobody, or several."""
+
+    state: ShareState
+    partners: tuple[str, ...]  # sorted; empty for a gap
+    waived: bool  # a live waiver silences this gap or overlap
+
+    @property
+    def text(self) -> str:
+        if self.state == "owned":
+            return self.partners[0]
+        name = "gap" if self.state == "gap" else "overlap of " + " + ".join(self.partners)
+        return name + (" (waived)" if self.waived else "")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One matrix cell: the shares inside it with their cell counts, largest first."""
+
+    row: str
+    column: str
+    cells: int
+    shares: tuple[tuple[Share, int], ...]
+
+    @cached_property
+    def state(self) -> CellState:
+        if not self.shares:
+            return "empty"
+        return self.shares[0][0].state if len(self.shares) == 1 else "mixed"
+
+    @cached_property
+    def partners(self) -> tuple[str, ...]:
+        """Every partner accountable somewhere in the cell."""
+        return tuple(sorted({p for share, _ in self.shares for p in share.partners}))
+
+    @property
+    def owner(self) -> str | None:
+        return self.shares[0][0].partners[0] if self.state == "owned" else None
+
+    @cached_property
+    def faults(self) -> frozenset[tuple[ShareState, bool]]:
+        """(gap or overlap, waived) of every part that is not owned."""
+        return frozenset((share.state, share.waived) for share, _ in self.shares
+                         if share.state != "owned")  # fmt: skip
+
+    def has(self, state: ShareState, waived: bool | None = None) -> bool:
+        if waived is None:
+            return (state, False) in self.faults or (state, True) in self.faults
+        return (state, waived) in self.faults
+
+    @property
+    def waived(self) -> bool:
+        """Every gap and overlap in the cell is waived (and there is one)."""
+        return bool(self.faults) and all(waived for _, waived in self.faults)
+
+    @cached_property
+    def detail(self) -> str:
+        """`fastnet: 12 cells; gap (waived): 4 cells`: the cell in words (the
+        largest parts, and how many more)."""
+        shown = [
+            f"{share.text}: {count:,} cell{'s' if count != 1 else ''}"
+            for share, count in self.shares[:DETAIL_PARTS]
+        ]
+        more = len(self.shares) - DETAIL_PARTS
+        if more > 0:
+            shown.append(f"and {more} more")
+        return "; ".join(shown)
+
+
+@dataclass(slots=True)
+class Row:
+    """A node of the row tree and its cells; `children` are the rendered ones."""
+
+    name: str
+    depth: int
+    leaves: int
+    has_children: bool
+    cells: list[Cell] = field(default_factory=list)
+    children: list[Row] = field(default_factory=list)
+    open: bool = False  # shown unfolded: asked for, or above a node asked for
+
+    @property
+    def hidden_children(self) -> bool:
+        """It has children, but they are not rendered (ask with `expand`)."""
+        return self.has_children and not self.children
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    leaves: int
+
+
+@dataclass
+class Matrix:
+    row_dimension: str
+    column_dimension: str
+    choices: list[str]  # the dimensions that can be the columns
+    columns: list[Column]
+    rows: list[Row]
+    as_of: dt.date
+    partners: list[str]  # every partner seen in the rendered cells
+    cells_per_pair: int  # cells of the other dimensions behind each leaf pair
+
+    def walk(self) -> list[Row]:
+        """Every rendered row, in tree order."""
+        out: list[Row] = []
+
+        def visit(row: Row) -> None:
+            out.append(row)
+            for child in row.children:
+                visit(child)
+
+        for row in self.rows:
+            visit(row)
+        return out
+
+    def find(self, name: str) -> Row | None:
+        return next((row for row in self.walk() if row.name == name), None)
+
+
+def row_dimension(bundle: Bundle) -> str:
+    names = bundle.space.names
+    return "category" if "category" in names else names[0]
+
+
+def column_choices(bundle: Bundle) -> list[str]:
+    rows = row_dimension(bundle)
+    return [name for name in bundle.space.names if name != rows]
+
+
+def default_columns(bundle: Bundle) -> str | None:
+    choices = column_choices(bundle)
+    if not choices:
+        return None
+    return "region" if "region" in choices else choices[0]
+
+
+def build(
+    bundle: Bundle,
+    index: OwnerIndex,
+    as_of: dt.date,
+    *,
+    columns: str | None = None,
+    expand: Collection[str] = (),
+    budget: int = 300,
+) -> Matrix:
+    """The matrix on `as_of`: rows of the category tree (levels within `budget`
+    rows, and the children of each node in `expand`), columns of `columns`."""
+    space = bundle.space
+    row_name = row_dimension(bundle)
+    choices = column_choices(bundle)
+    column_name = columns or default_columns(bundle)
+    if column_name is not None and column_name not in choices:
+        raise ValueError(column_name)
+    rdim = space.dimensions[space.by_name[row_name]]
+    cdim = space.dimensions[space.by_name[column_name]] if column_name else None
+    rows = _rows(rdim, expand, budget)
+    cols = _columns(cdim)
+    r = space.by_name[row_name]
+    c = space.by_name[column_name] if column_name else -1
+    others = [i for i in range(len(space.dimensions)) if i not in (r, c)]
+    per_pair = prod(space.dimensions[i].size for i in others)
+    flat: list[tuple[Row, int, int]] = []  # (row, lo, hi) in tree order
+
+    def collect(row: Row) -> None:
+        node = rdim.nodes[row.name]
+        flat.append((row, node.lo, node.hi))
+        for child in row.children:
+            collect(child)
+
+    for row in rows:
+        collect(row)
+    bounds = [(cdim.nodes[col.name].lo, cdim.nodes[col.name].hi) for col in cols] if cdim else []
+    shares, share_of = _shares(bundle, index, as_of)
+    counts = _count(index, share_of, flat, (r, c, others), bounds)
+    # Largest parts first, then gaps, overlaps and owners by name (C-level keys).
+    ranked = sorted(range(len(shares)), key=lambda i: _order(shares[i]))
+    rank = {sid: n for n, sid in enumerate(ranked)}
+    seen: set[int] = set()
+    names = [col.name for col in cols] or [""]
+    for (row, lo, hi), per_column in zip(flat, counts, strict=True):
+        for col_index, bucket in enumerate(per_column):
+            ids = sorted(bucket, key=rank.__getitem__)
+            ids.sort(key=bucket.__getitem__, reverse=True)  # stable: ties keep the rank
+            width = cols[col_index].leaves if cols else 1
+            parts = tuple((shares[i], bucket[i]) for i in ids)
+            row.cells.append(Cell(row.name, names[col_index], (hi - lo) * width * per_pair, parts))
+            seen.update(bucket)
+    return Matrix(
+        row_dimension=row_name,
+        column_dimension=column_name or "",
+        choices=choices,
+        columns=cols,
+        rows=rows,
+        as_of=as_of,
+        partners=sorted({p for i in seen for p in shares[i].partners}),
+        cells_per_pair=per_pair,
+    )
+
+
+def _count(
+    index: OwnerIndex,
+    share_of: list[int],
+    flat: list[tuple[Row, int, int]],
+    dims: tuple[int, int, list[int]],
+    bounds: list[tuple[int, int]],
+) -> list[list[dict[int, int]]]:
+    """Per rendered row, per column: how many cells each share holds. One pass over
+    the arrangement's leaf boxes; a box adds its cells to every rendered row and
+    column its spans meet (the rest of its dimensions multiplied in)."""
+    r, c, others = dims
+    # Rendered rows of one depth are disjoint: per depth, sorted by their first leaf.
+    by_depth: dict[int, list[int]] = {}
+    for i, (row, _, _) in enumerate(flat):
+        by_depth.setdefault(row.depth, []).append(i)
+    levels = []
+    for members in by_depth.values():
+        members.sort(key=lambda i: flat[i][1])
+        levels.append(([flat[i][1] for i in members], [flat[i][2] for i in members], members))
+    col_los = [lo for lo, _ in bounds]
+    counts: list[list[dict[int, int]]] = [[{} for _ in range(max(1, len(bounds)))] for _ in flat]
+    for box, lid in index.arrangement.leaves:
+        sid = share_of[lid]
+        rest = 1
+        for i in others:
+            rest *= sum(hi - lo for lo, hi in box[i])
+        col_parts = [(0, rest)]
+        if c >= 0:
+            col_parts = []
+            for lo, hi in box[c]:
+                k = max(0, bisect_right(col_los, lo) - 1)
+                while k < len(bounds) and bounds[k][0] < hi:
+                    inside = min(hi, bounds[k][1]) - max(lo, bounds[k][0])
+                    if inside > 0:
+                        col_parts.append((k, inside * rest))
+                    k += 1
+        for lo, hi in box[r]:
+            for los, his, members in levels:
+                k = max(0, bisect_right(los, lo) - 1)
+                while k < len(los) and los[k] < hi:
+                    inside = min(hi, his[k]) - max(lo, los[k])
+                    if inside > 0:
+                        target = counts[members[k]]
+                        for col, weight in col_parts:
+                            bucket = target[col]
+                            bucket[sid] = bucket.get(sid, 0) + inside * weight
+                    k += 1
+    return counts
+
+
+def _order(share: Share) -> tuple[int, tuple[str, ...]]:
+    return ({"gap": 0, "overlap": 1, "owned": 2}[share.state], share.partners)
+
+
+# Per owner index (one per alliance revision) and day: each label's share id.
+_SHARES: weakref.WeakKeyDictionary[OwnerIndex, dict[Hashable, tuple[list[Share], list[int]]]] = (
+    weakref.WeakKeyDictionary()
+)
+_SHARES_LOCK = threading.Lock()
+
+
+def _shares(bundle: Bundle, index: OwnerIndex, as_of: dt.date) -> tuple[list[Share], list[int]]:
+    """The distinct shares on `as_of`, and the share id of every label of the index's
+    arrangement. Answers change only on contract days and waiver expiries, so the
+    result is kept per time segment and set of live waivers."""
+    compiled = index.compiled
+    segment = compiled.segment(as_of)
+    live = {
+        i: w.spec.rule
+        for i, w in enumerate(bundle.waivers)
+        if as_of < w.spec.expires and w.spec.rule in ("coverage-gap", "coverage-overlap")
+    }
+    key = (segment, tuple(sorted(live.items())))
+    with _SHARES_LOCK:
+        known = _SHARES.setdefault(index, {})
+        found = known.get(key)
+    if found is not None:
+        return found
+    contracts = bundle.contracts
+    ids: dict[Share, int] = {}
+    shares: list[Share] = []
+    share_of: list[int] = []
+    by_state: dict[int, int] = {}  # equal states are one object (`claims.Compiled`)
+    for label in index.arrangement.labels:
+        state = compiled.state_at(label, segment)
+        sid = by_state.get(id(state))
+        if sid is None:
+            partners = tuple(sorted({contracts[k].spec.partner for k in state.accountable}))
+            if len(partners) == 1:
+                share = Share("owned", partners, False)
+            else:
+                rule = "coverage-gap" if not partners else "coverage-overlap"
+                waived = any(live.get(w) == rule for w in state.waivers)
+                share = Share("gap" if not partners else "overlap", partners, waived)
+            sid = ids.get(share)
+            if sid is None:
+                sid = ids[share] = len(shares)
+                shares.append(share)
+            by_state[id(state)] = sid
+        share_of.append(sid)
+    with _SHARES_LOCK:
+        if len(known) > 16:
+            known.clear()
+        known[key] = (shares, share_of)
+    return shares, share_of
+
+
+def _rows(dim: Dimension, expand: Collection[str], budget: int) -> list[Row]:
+    """The rendered rows: whole levels from the top while they fit the budget, and
+    below each node in `expand` (and its ancestors) the same again."""
+    axis = dim.axis
+    names = {i: name for name, i in axis.ids.items()}
+    asked = [axis.ids[name] for name in expand if name in axis.ids and name]
+    rendered: set[int] = set()  # node ids whose children are rendered
+
+    def fill(top: int) -> None:
+        """Render the children of `top`, and then whole levels below while they fit."""
+        level = [top]
+        used = 0
+        while level:
+            below = [kid for n in level for kid in axis.children[n]]
+            if not below or (used and used + len(below) > budget):
+                return
+            rendered.update(level)
+            used += len(below)
+            level = below
+
+    fill(0)
+    opened: set[int] = set()
+    for node in asked:
+        path = axis.path[node]
+        rendered.update(path)  # the way down to it
+        opened.update(path[1:])
+        fill(node)
+
+    def make(node: int) -> Row:
+        name = names[node]
+        kids = axis.children[node]
+        row = Row(
+            name=name,
+            depth=axis.depth[node] - 1,
+            leaves=axis.hi[node] - axis.lo[node],
+            has_children=bool(kids),
+            open=node in opened,
+        )
+        if node in rendered:
+            row.children = [make(kid) for kid in kids]
+        return row
+
+    return [make(root) for root in axis.children[0]]
+
+
+def _columns(dim: Dimension | None) -> list[Column]:
+    """The deepest level of the column tree that fits in MAX_COLUMNS (at least the
+    top level): leaves stay, inner nodes give way to their children."""
+    if dim is None:
+        return []
+    axis = dim.axis
+    level = list(axis.children[0])
+    while True:
+        below = [kid for n in level for kid in (axis.children[n] or (n,))]
+        if below == level or len(below) > MAX_COLUMNS:
+            break
+        level = below
+    names = {i: name for name, i in axis.ids.items()}
+    return [Column(names[n], axis.hi[n] - axis.lo[n]) for n in level]
