@@ -11,7 +11,7 @@ from pathlib import Path
 
 import msgspec
 
-from registry import __version__, schema, synth
+from registry import __version__, schema, synth, tickets
 from registry.access import ROLES
 from registry.bundle import Bundle, Policy, summary
 from registry.catalogue import SEVERITY_RANK
@@ -70,6 +70,15 @@ def _parser() -> argparse.ArgumentParser:
     owner.add_argument("--at", type=_date, help="the day (default: today, UTC)")
     owner.add_argument("--format", choices=["text", "json"], default="text")
     owner.set_defaults(run=_owner)
+
+    route = sub.add_parser(
+        "route", help="route a TMF621 trouble ticket: owner, handoff, deadlines, enriched ticket"
+    )
+    route.add_argument("ticket", metavar="TICKET", help="a TroubleTicket as JSON; - for stdin")
+    route.add_argument("paths", nargs="+", metavar="PATH")
+    route.add_argument("--alliance", help="needed when the paths hold several alliances")
+    route.add_argument("--format", choices=["text", "json"], default="text")
+    route.set_defaults(run=_route)
 
     plan_cmd = sub.add_parser(
         "plan", help="findings added and removed, and owners moved, from OLD to NEW"
@@ -254,17 +263,12 @@ def _policy(path: Path) -> Policy | None:
 
 
 def _owner(args: argparse.Namespace) -> int:
-    bundles = _bundles(args.paths, args.alliance)
-    if bundles is None:
-        return EXIT_INVALID
-    if len(bundles) > 1:
-        names = ", ".join(b.name for b in bundles)
-        print(f"registry: the paths hold several alliances ({names}); name one with --alliance",
-              file=sys.stderr)  # fmt: skip
+    bundle = _one_bundle(args.paths, args.alliance)
+    if bundle is None:
         return EXIT_INVALID
     query = dict(args.where)
     try:
-        answer = OwnerIndex(bundles[0]).owner(query, args.at or _today())
+        answer = OwnerIndex(bundle).owner(query, args.at or _today())
     except QueryError as error:
         for problem in error.errors:
             print(f"registry: --where {problem['parameter']}: {problem['message']}",
@@ -275,6 +279,46 @@ def _owner(args: argparse.Namespace) -> int:
     else:
         print(owner_text(answer))
     return EXIT_OK
+
+
+def _route(args: argparse.Namespace) -> int:
+    bundle = _one_bundle(args.paths, args.alliance)
+    if bundle is None:
+        return EXIT_INVALID
+    source = "<stdin>" if args.ticket == "-" else args.ticket
+    try:
+        raw = sys.stdin.buffer.read() if args.ticket == "-" else Path(args.ticket).read_bytes()
+        ticket = msgspec.json.decode(raw)
+    except (OSError, msgspec.DecodeError) as error:
+        print(f"registry: {source}: cannot read the ticket: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        routing = tickets.route(ticket, OwnerIndex(bundle), dt.datetime.now(dt.UTC))
+    except tickets.NoTicketMapping as error:
+        print(f"registry: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    except tickets.TicketRejected as error:
+        for problem in error.errors:
+            print(f"{source}: {problem.path}: {problem.message}", file=sys.stderr)
+        print(f"{len(error.errors)} error(s) in the ticket; not routed", file=sys.stderr)
+        return EXIT_INVALID
+    if args.format == "json":
+        print(msgspec.json.format(msgspec.json.encode(routing).decode(), indent=2))
+    else:
+        print(tickets.text(routing))
+    return EXIT_OK
+
+
+def _one_bundle(paths: Sequence[str], alliance: str | None) -> Bundle | None:
+    bundles = _bundles(paths, alliance)
+    if bundles is None:
+        return None
+    if len(bundles) > 1:
+        names = ", ".join(b.name for b in bundles)
+        print(f"registry: the paths hold several alliances ({names}); name one with --alliance",
+              file=sys.stderr)  # fmt: skip
+        return None
+    return bundles[0]
 
 
 def owner_text(answer: Answer) -> str:

@@ -18,6 +18,7 @@ from registry.api.live import Live
 from registry.api.openapi import problems
 from registry.api.problems import HANDLERS, respond
 from registry.api.queries import QueryController
+from registry.api.tickets import TicketController
 from registry.settings import Settings
 from registry.store import Store
 from registry.web.controller import WebController, static_files, template_config
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             DocumentController,
             QueryController,
             HistoryController,
+            TicketController,
             WebController,
             static_files(),
         ],
