@@ -1,0 +1,251 @@
+"""Every role on every route, on SQLite and PostgreSQL: allowed, or 403 with the
+reason, exactly as `registry/access.py` grants; and a token of another alliance gets
+404 everywhere, as for an alliance that does not exist. Every write here is a dry run
+or sends what is stored, so nothing changes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from registry.access import GRANTS, ROLES, Action, Principal, Role
+from registry.store import Store
+from registry.store.writes import Request, write
+from tests.apitools import (
+    AS_OF,
+    CABLENET_PARTNER,
+    FASTNET_CONTRACT,
+    FASTNET_PARTNER,
+    METRO_CONTRACT,
+    METRO_PARTNER,
+    YAML,
+    A,
+    problem,
+    tables,
+)
+from tests.conftest import ROLE_SCOPES, bearer
+
+Client = TestClient[Litestar]
+Send = Callable[[Client, dict[str, str], Store], httpx.Response]
+
+# The words of a 403 for each action a role lacks (registry/api/live.py).
+VERBS: dict[Action, str] = {
+    "read": "read documents",
+    "resolve": "ask owner queries",
+    "audit": "run audits",
+    "history": "read the change log",
+    "write": "write documents",
+}
+
+
+def etag(store: Store, ref: str) -> str:
+    kind, _, name = ref.partition("/")
+    stored = store.document("metro-home", kind, name)
+    assert stored is not None
+    return stored.etag
+
+
+def put(ref: str, text: str) -> Send:
+    """PUT of what is stored already, with its ETag: answered 'unchanged'."""
+
+    def send(client: Client, headers: dict[str, str], store: Store) -> httpx.Response:
+        return client.put(
+            f"{A}/documents/{ref}?asOf={AS_OF}",
+            headers={**headers, **YAML, "If-Match": etag(store, ref)},
+            content=text,
+        )
+
+    return send
+
+
+def post(url: str, text: str) -> Send:
+    def send(client: Client, headers: dict[str, str], store: Store) -> httpx.Response:
+        return client.post(url, headers={**headers, **YAML}, content=text)
+
+    return send
+
+
+def get(url: str) -> Send:
+    def send(client: Client, headers: dict[str, str], store: Store) -> httpx.Response:
+        return client.get(url, headers=headers)
+
+    return send
+
+
+def delete_dry_run(client: Client, headers: dict[str, str], store: Store) -> httpx.Response:
+    return client.delete(
+        f"{A}/documents/Partner/cablenet?dryRun=true&asOf={AS_OF}",
+        headers={**headers, "If-Match": etag(store, "Partner/cablenet")},
+    )
+
+
+def batch(client: Client, headers: dict[str, str], store: Store) -> httpx.Response:
+    query = {"where": {"category": "outage", "region": "north"}}
+    return client.post(f"{A}/owner:batch", headers=headers, json={"at": AS_OF, "queries": [query]})
+
+
+@dataclass(frozen=True)
+class Route:
+    send: Send
+    # The actions the route checks, in its order; none: any valid token (or none).
+    needs: tuple[Action, ...] = ()
+    # Documents it writes or deletes: a partner may touch its own Partner document only.
+    writes: tuple[str, ...] = ()
+    deletes: tuple[str, ...] = ()
+    # Scoped to metro-home: other alliances' tokens get 404.
+    scoped: bool = True
+
+
+ROUTES: dict[str, Route] = {
+    "GET /health": Route(get("/health"), scoped=False),
+    "GET /v1/alliances": Route(get("/v1/alliances"), scoped=False),
+    "GET documents": Route(get(f"{A}/documents"), ("read",)),
+    "GET documents at a revision": Route(get(f"{A}/documents?revision=1"), ("read",)),
+    "GET a document": Route(get(f"{A}/documents/Partner/metro"), ("read",)),
+    "GET a document at a revision": Route(
+        get(f"{A}/documents/Contract/metro-rest?revision=1"), ("read",)
+    ),
+    "PUT its own Partner": Route(
+        put("Partner/fastnet", FASTNET_PARTNER), ("write",), ("Partner/fastnet",)
+    ),
+    "PUT another Partner": Route(
+        put("Partner/metro", METRO_PARTNER), ("write",), ("Partner/metro",)
+    ),
+    "PUT a Contract": Route(
+        put("Contract/metro-rest", METRO_CONTRACT), ("write",), ("Contract/metro-rest",)
+    ),
+    "DELETE (dry run)": Route(delete_dry_run, ("write",), deletes=("Partner/cablenet",)),
+    "apply its own Partner (dry run)": Route(
+        post(f"{A}/apply?dryRun=true&asOf={AS_OF}", FASTNET_PARTNER),
+        ("write",),
+        ("Partner/fastnet",),
+    ),
+    "apply a Contract (dry run)": Route(
+        post(f"{A}/apply?dryRun=true&asOf={AS_OF}", FASTNET_CONTRACT),
+        ("write",),
+        ("Contract/fastnet-internet",),
+    ),
+    "apply forced": Route(
+        post(f"{A}/apply?force=true&asOf={AS_OF}", FASTNET_PARTNER),
+        ("write", "force"),
+        ("Partner/fastnet",),
+    ),
+    "plan its own Partner": Route(
+        post(f"{A}/plan?asOf={AS_OF}", FASTNET_PARTNER), ("write",), ("Partner/fastnet",)
+    ),
+    "plan a Contract": Route(
+        post(f"{A}/plan?asOf={AS_OF}", FASTNET_CONTRACT),
+        ("write",),
+        ("Contract/fastnet-internet",),
+    ),
+    "GET owner": Route(get(f"{A}/owner?category=outage&region=north&at={AS_OF}"), ("resolve",)),
+    "POST owner:batch": Route(batch, ("resolve",)),
+    "GET audit": Route(get(f"{A}/audit?asOf={AS_OF}"), ("audit",)),
+    "GET audit as SARIF": Route(get(f"{A}/audit?asOf={AS_OF}&format=sarif"), ("audit",)),
+    "GET history": Route(get(f"{A}/history"), ("history",)),
+    "GET history/verify": Route(get(f"{A}/history/verify"), ("history",)),
+}
+
+
+def expected(role: Role, route: Route) -> str | None:
+    """None when the role may use the route, else the detail of its 403."""
+    scope = ROLE_SCOPES[role]
+    principal = Principal(0, role, scope[0], scope[1])
+    for action in route.needs:
+        if not principal.may(action, "metro-home"):
+            if action == "force":
+                return f"a {role} token may not force a write"
+            article = "an" if role[0] in "aeiou" else "a"
+            return f"{article} {role} token may not {VERBS[action]}"
+    for verb, refs in (("write", route.writes), ("delete", route.deletes)):
+        for ref in refs:
+            kind, _, name = ref.partition("/")
+            if not principal.may_write("metro-home", kind, name):
+                return f"this token may not {verb} {ref}"
+    return None
+
+
+def test_the_table_follows_the_grants() -> None:
+    """The expectations come from GRANTS: spot-check that they say what the README says."""
+    allowed = {
+        role: [name for name, r in ROUTES.items() if expected(role, r) is None] for role in ROLES
+    }
+    assert allowed["admin"] == allowed["manager"] == list(ROUTES)
+    assert GRANTS["resolver"] == {"resolve"}
+    assert allowed["resolver"] == [
+        "GET /health",
+        "GET /v1/alliances",
+        "GET owner",
+        "POST owner:batch",
+    ]
+    assert [r for r in ROUTES if r not in allowed["partner"]] == [
+        "PUT another Partner",
+        "PUT a Contract",
+        "DELETE (dry run)",
+        "apply a Contract (dry run)",
+        "apply forced",
+        "plan a Contract",
+        "GET history",
+        "GET history/verify",
+    ]
+    assert [r for r in ROUTES if r not in allowed["auditor"]] == [
+        "PUT its own Partner",
+        "PUT another Partner",
+        "PUT a Contract",
+        "DELETE (dry run)",
+        "apply its own Partner (dry run)",
+        "apply a Contract (dry run)",
+        "apply forced",
+        "plan its own Partner",
+        "plan a Contract",
+    ]
+
+
+@pytest.fixture
+def strangers(seeded: Store) -> dict[str, str]:
+    """A token per role bound to another alliance (the admin's sees every alliance)."""
+    return {
+        role: seeded.create_token(role, "other-home", partner, None)[1]  # type: ignore[arg-type]
+        for role, (_, partner) in ROLE_SCOPES.items()
+        if role != "admin"
+    }
+
+
+@pytest.fixture
+def with_cablenet(seeded: Store) -> Store:
+    """metro-home at revision 2, with an unreferenced Partner document to delete."""
+    write(seeded, Request("metro-home", [("cablenet.yaml", CABLENET_PARTNER)]), "test", "put")
+    return seeded
+
+
+@pytest.mark.parametrize("name", list(ROUTES))
+def test_every_role_on_every_route(
+    client: Client,
+    tokens: dict[str, str],
+    strangers: dict[str, str],
+    with_cablenet: Store,
+    name: str,
+) -> None:
+    route = ROUTES[name]
+    before = tables(with_cablenet)
+    for role in ROLES:
+        r = route.send(client, bearer(tokens[role]), with_cablenet)
+        detail = expected(role, route)
+        if detail is None:
+            assert r.status_code == 200, (role, r.text)
+        else:
+            problem(r, 403, detail)
+    for role, token in strangers.items():
+        r = route.send(client, bearer(token), with_cablenet)
+        if route.scoped:
+            problem(r, 404, "no alliance 'metro-home'")
+        else:
+            assert r.status_code == 200, (role, r.text)
+            assert "metro-home" not in r.text
+    # Dry runs and unchanged documents: nothing was written, by anyone.
+    assert tables(with_cablenet) == before
