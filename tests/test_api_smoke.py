@@ -12,5 +12,7 @@ def test_owner_of_a_full_cell(client: TestClient[Litestar], tokens: dict[str, st
     assert r.status_code == 200
     body = r.json()
     assert (body["status"], body["owner"], body["revision"]) == (
-        "owned", {"partner": "fastnet", "contract": "fastnet-internet"}, 1
+        "owned",
+        {"partner": "fastnet", "contract": "fastnet-internet"},
+        1,
     )
