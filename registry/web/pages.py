@@ -122,6 +122,7 @@ class Marker:
     x: float
     gaps: int  # cells becoming gaps that day
     overlaps: int
+    flip: bool = False  # too near the right edge: the label goes left of the line
 
     @property
     def label(self) -> str:
@@ -166,6 +167,7 @@ class Timeline:
     markers: list[Marker]
     as_of_x: float
     horizon_x: float
+    as_of_flip: bool
     contracts: list[ContractRow]
     future: list[Finding]  # future-gap and future-overlap findings, by date
 
@@ -338,7 +340,7 @@ def timeline(bundle: Bundle, report: Report, palette: dict[str, str]) -> Timelin
         counts = per_day.setdefault(dt.date.fromisoformat(f.date or ""), [0, 0])
         counts[0 if f.rule == "future-gap" else 1] += f.cells or 0
     for day, (gaps, overlaps) in sorted(per_day.items()):
-        markers.append(Marker(day, x(day), gaps, overlaps))
+        markers.append(Marker(day, x(day), gaps, overlaps, flip=x(day) > RIGHT - 90))
     rows.sort(key=lambda r: (r.partner, r.start or dt.date.min, r.contract))
     return Timeline(
         start=start,
@@ -354,6 +356,7 @@ def timeline(bundle: Bundle, report: Report, palette: dict[str, str]) -> Timelin
         markers=markers,
         as_of_x=x(as_of),
         horizon_x=x(horizon_end),
+        as_of_flip=x(as_of) > RIGHT - 110,
         contracts=rows,
         future=future,
     )
