@@ -163,6 +163,7 @@ ROUTES = [
     ("POST", f"{A}/plan"),
     ("GET", f"{A}/owner?category=outage&region=north"),
     ("POST", f"{A}/owner:batch"),
+    ("POST", f"{A}/tickets:route"),
     ("GET", f"{A}/audit"),
     ("GET", f"{A}/history"),
     ("GET", f"{A}/history/verify"),
@@ -172,6 +173,8 @@ ROUTES = [
 def send(client: Client, method: str, url: str, headers: dict[str, str]) -> httpx.Response:
     if method == "POST" and url.endswith("owner:batch"):
         return client.post(url, headers=headers, json={"queries": []})
+    if method == "POST" and url.endswith("tickets:route"):
+        return client.post(url, headers=headers, json={"ticketType": "Internet Outage"})
     return client.request(method, url, headers={**headers, **YAML}, content=FASTNET_PARTNER)
 
 
@@ -322,7 +325,7 @@ def test_404_no_such_alliance_or_not_the_tokens(
     # An admin may create any alliance, so its writes get as far as the documents.
     admin = bearer(tokens["admin"])
     for method, url in ROUTES[1:]:
-        if method == "GET" or url.endswith("owner:batch"):
+        if method == "GET" or url.endswith(("owner:batch", "tickets:route")):
             r = send(client, method, url.replace(A, "/v1/alliances/nowhere"), admin)
             problem(r, 404, "no alliance 'nowhere'")
     r = client.delete("/v1/alliances/nowhere/documents/Partner/fastnet", headers=admin)

@@ -1,6 +1,7 @@
 """The question routes on SQLite and PostgreSQL: owner (full cells, inner nodes,
 omitted dimensions; owned, unowned, conflict, ambiguous), owner:batch, audit (json,
-sarif, csv), history pages and verify, /health, and the OpenAPI description."""
+sarif, csv), history pages and verify, /health, and the OpenAPI description
+(tickets:route has its own tests in test_tickets.py)."""
 
 from __future__ import annotations
 
@@ -460,6 +461,7 @@ def test_openapi_lists_every_route(client: Client) -> None:
         "/v1/alliances/{alliance}/plan": {"POST"},
         "/v1/alliances/{alliance}/owner": {"GET"},
         "/v1/alliances/{alliance}/owner:batch": {"POST"},
+        "/v1/alliances/{alliance}/tickets:route": {"POST"},
         "/v1/alliances/{alliance}/audit": {"GET"},
         "/v1/alliances/{alliance}/history": {"GET"},
         "/v1/alliances/{alliance}/history/verify": {"GET"},

@@ -28,7 +28,7 @@ from tests.apitools import (
     problem,
     tables,
 )
-from tests.conftest import ROLE_SCOPES, bearer
+from tests.conftest import ALLIANCE, ROLE_SCOPES, bearer
 
 Client = TestClient[Litestar]
 Send = Callable[[Client, dict[str, str], Store], httpx.Response]
@@ -82,6 +82,11 @@ def delete_dry_run(client: Client, headers: dict[str, str], store: Store) -> htt
         f"{A}/documents/Partner/cablenet?dryRun=true&asOf={AS_OF}",
         headers={**headers, "If-Match": etag(store, "Partner/cablenet")},
     )
+
+
+def ticket(client: Client, headers: dict[str, str], store: Store) -> httpx.Response:
+    data = {"ticketType": "Internet Outage", "creationDate": "2026-11-22T10:00:00Z"}
+    return client.post(f"{A}/tickets:route", headers=headers, json=data)
 
 
 def batch(client: Client, headers: dict[str, str], store: Store) -> httpx.Response:
@@ -145,6 +150,7 @@ ROUTES: dict[str, Route] = {
     ),
     "GET owner": Route(get(f"{A}/owner?category=outage&region=north&at={AS_OF}"), ("resolve",)),
     "POST owner:batch": Route(batch, ("resolve",)),
+    "POST tickets:route": Route(ticket, ("resolve",)),
     "GET audit": Route(get(f"{A}/audit?asOf={AS_OF}"), ("audit",)),
     "GET audit as SARIF": Route(get(f"{A}/audit?asOf={AS_OF}&format=sarif"), ("audit",)),
     "GET history": Route(get(f"{A}/history"), ("history",)),
@@ -182,6 +188,7 @@ def test_the_table_follows_the_grants() -> None:
         "GET /v1/alliances",
         "GET owner",
         "POST owner:batch",
+        "POST tickets:route",
     ]
     assert [r for r in ROUTES if r not in allowed["partner"]] == [
         "PUT another Partner",
@@ -216,10 +223,24 @@ def strangers(seeded: Store) -> dict[str, str]:
     }
 
 
+# The minimal Alliance, mapping TMF621 tickets to its dimensions.
+MAPPED = (
+    ALLIANCE
+    + """\
+  tickets:
+    dimensions:
+      category: {field: ticketType, values: {Internet Outage: outage}}
+      region: {relatedEntity: serviceArea, default: north}
+"""
+)
+
+
 @pytest.fixture
 def with_cablenet(seeded: Store) -> Store:
-    """metro-home at revision 2, with an unreferenced Partner document to delete."""
-    write(seeded, Request("metro-home", [("cablenet.yaml", CABLENET_PARTNER)]), "test", "put")
+    """metro-home at revision 2, mapping tickets, with an unreferenced Partner document
+    to delete."""
+    texts = [("cablenet.yaml", CABLENET_PARTNER), ("alliance.yaml", MAPPED)]
+    write(seeded, Request("metro-home", texts), "test", "apply")
     return seeded
 
 
