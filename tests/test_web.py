@@ -24,7 +24,7 @@ from registry.serve import seed
 from registry.settings import Settings
 from registry.store import Store
 from registry.store.writes import Request, write
-from registry.web import matrix
+from registry.web import matrix, pages
 from registry.web.controller import COOKIE
 from registry.web.pages import alliance_page, colors
 
@@ -294,6 +294,30 @@ def test_expand_unfolds_a_subtree_and_its_ancestors(web: tuple) -> None:
     assert "collapse all" in html
     # Unknown nodes are ignored (a link kept across a change of the tree still works).
     assert client.get("/ui/alliances/metro-home?expand=nothing").status_code == 200
+
+
+def test_a_tree_beyond_the_row_budget_unfolds_by_links(
+    web: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pages, "ROW_BUDGET", 3)
+    client, _, tokens = web
+    sign_in(client, tokens["auditor"])
+    html = client.get(f"/ui/alliances/metro-home?asOf={AS_OF}").text
+    assert cells_of(html).nodes == ["billing", "connectivity", "installation"]
+    link = (
+        '<a class="expand" href="/ui/alliances/metro-home?asOf=2026-11-22&amp;expand=connectivity'
+        '#row-connectivity" aria-label="expand connectivity">expand ▸</a>'
+    )
+    assert link in html
+    assert 'aria-label="expand installation"' not in html  # a leaf has nothing to unfold
+    unfolded = cells_of(
+        client.get(f"/ui/alliances/metro-home?asOf={AS_OF}&expand=connectivity").text
+    )
+    assert unfolded.nodes == [
+        "billing", "connectivity", "internet", "outage", "slow-speed", "installation",
+    ]  # fmt: skip
+    assert unfolded.open_nodes == ["connectivity"]
+    assert unfolded.cells["outage", "south"][0] == "gap"
 
 
 def test_columns_and_day_are_checked(web: tuple) -> None:

@@ -21,7 +21,6 @@ from registry.api.queries import QueryController
 from registry.api.tickets import TicketController
 from registry.settings import Settings
 from registry.store import Store
-from registry.web.controller import WebController, static_files, template_config
 
 
 class Health(msgspec.Struct, omit_defaults=True):
@@ -57,6 +56,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     settings = settings or Settings.from_env()
     store = store or Store(settings.database_url)
     live = Live(store)
+    # Here, not at the top: the page's controller imports registry.api in turn.
+    from registry.web.controller import WebController, static_files, template_config  # noqa: PLC0415
+
     return Litestar(
         route_handlers=[
             health,

@@ -19,7 +19,6 @@ import weakref
 from bisect import bisect_right
 from collections.abc import Collection, Hashable
 from dataclasses import dataclass, field
-from functools import cached_property
 from math import prod
 from typing import Literal
 
@@ -51,35 +50,23 @@ class Share:
         return name + (" (waived)" if self.waived else "")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cell:
-    """One matrix cell: the shares inside it with their cell counts, largest first."""
+    """One matrix cell: its largest parts (a share and its cell count, largest
+    first; DETAIL_PARTS of them), and what holds over all of its parts."""
 
     row: str
     column: str
     cells: int
     shares: tuple[tuple[Share, int], ...]
-
-    @cached_property
-    def state(self) -> CellState:
-        if not self.shares:
-            return "empty"
-        return self.shares[0][0].state if len(self.shares) == 1 else "mixed"
-
-    @cached_property
-    def partners(self) -> tuple[str, ...]:
-        """Every partner accountable somewhere in the cell."""
-        return tuple(sorted({p for share, _ in self.shares for p in share.partners}))
+    state: CellState
+    partners: tuple[str, ...]  # every partner accountable somewhere in the cell
+    faults: frozenset[tuple[ShareState, bool]]  # (gap or overlap, waived) of its parts
+    parts: int  # how many distinct shares it holds
 
     @property
     def owner(self) -> str | None:
-        return self.shares[0][0].partners[0] if self.state == "owned" else None
-
-    @cached_property
-    def faults(self) -> frozenset[tuple[ShareState, bool]]:
-        """(gap or overlap, waived) of every part that is not owned."""
-        return frozenset((share.state, share.waived) for share, _ in self.shares
-                         if share.state != "owned")  # fmt: skip
+        return self.partners[0] if self.state == "owned" else None
 
     def has(self, state: ShareState, waived: bool | None = None) -> bool:
         if waived is None:
@@ -91,18 +78,37 @@ class Cell:
         """Every gap and overlap in the cell is waived (and there is one)."""
         return bool(self.faults) and all(waived for _, waived in self.faults)
 
-    @cached_property
+    @property
     def detail(self) -> str:
         """`fastnet: 12 cells; gap (waived): 4 cells`: the cell in words (the
         largest parts, and how many more)."""
         shown = [
             f"{share.text}: {count:,} cell{'s' if count != 1 else ''}"
-            for share, count in self.shares[:DETAIL_PARTS]
+            for share, count in self.shares
         ]
-        more = len(self.shares) - DETAIL_PARTS
-        if more > 0:
-            shown.append(f"and {more} more")
+        if self.parts > len(self.shares):
+            shown.append(f"and {self.parts - len(self.shares)} more")
         return "; ".join(shown)
+
+
+def _cell(
+    where: tuple[str, str], cells: int, shares: list[Share], bucket: dict[int, int],
+    rank: dict[int, int],
+) -> Cell:  # fmt: skip
+    ids = sorted(bucket, key=rank.__getitem__)
+    ids.sort(key=bucket.__getitem__, reverse=True)  # stable: ties keep the rank
+    found = [shares[i] for i in ids]
+    state: CellState = "empty" if not found else found[0].state if len(found) == 1 else "mixed"
+    return Cell(
+        row=where[0],
+        column=where[1],
+        cells=cells,
+        shares=tuple((shares[i], bucket[i]) for i in ids[:DETAIL_PARTS]),
+        state=state,
+        partners=tuple(sorted({p for share in found for p in share.partners})),
+        faults=frozenset((s.state, s.waived) for s in found if s.state != "owned"),
+        parts=len(ids),
+    )
 
 
 @dataclass(slots=True)
@@ -211,7 +217,28 @@ def build(
         collect(row)
     bounds = [(cdim.nodes[col.name].lo, cdim.nodes[col.name].hi) for col in cols] if cdim else []
     shares, share_of = _shares(bundle, index, as_of)
-    counts = _count(index, share_of, flat, (r, c, others), bounds)
+    # Only the rows whose children are not rendered are counted (they are disjoint);
+    # a rendered parent is the sum of its children.
+    frontier = [(lo, hi) for row, lo, hi in flat if not row.children]
+    counted = iter(_count(index, share_of, frontier, (r, c, others), bounds))
+    counts: list[list[dict[int, int]]] = []
+
+    def total(row: Row) -> list[dict[int, int]]:
+        slot = len(counts)
+        counts.append([])
+        if not row.children:
+            counts[slot] = next(counted)
+            return counts[slot]
+        summed: list[dict[int, int]] = [{} for _ in range(max(1, len(bounds)))]
+        for child in row.children:
+            for bucket, part in zip(summed, total(child), strict=True):
+                for sid, n in part.items():
+                    bucket[sid] = bucket.get(sid, 0) + n
+        counts[slot] = summed
+        return summed
+
+    for row in rows:
+        total(row)
     # Largest parts first, then gaps, overlaps and owners by name (C-level keys).
     ranked = sorted(range(len(shares)), key=lambda i: _order(shares[i]))
     rank = {sid: n for n, sid in enumerate(ranked)}
@@ -219,11 +246,9 @@ def build(
     names = [col.name for col in cols] or [""]
     for (row, lo, hi), per_column in zip(flat, counts, strict=True):
         for col_index, bucket in enumerate(per_column):
-            ids = sorted(bucket, key=rank.__getitem__)
-            ids.sort(key=bucket.__getitem__, reverse=True)  # stable: ties keep the rank
             width = cols[col_index].leaves if cols else 1
-            parts = tuple((shares[i], bucket[i]) for i in ids)
-            row.cells.append(Cell(row.name, names[col_index], (hi - lo) * width * per_pair, parts))
+            cells = (hi - lo) * width * per_pair
+            row.cells.append(_cell((row.name, names[col_index]), cells, shares, bucket, rank))
             seen.update(bucket)
     return Matrix(
         row_dimension=row_name,
@@ -240,24 +265,21 @@ def build(
 def _count(
     index: OwnerIndex,
     share_of: list[int],
-    flat: list[tuple[Row, int, int]],
+    frontier: list[tuple[int, int]],
     dims: tuple[int, int, list[int]],
     bounds: list[tuple[int, int]],
 ) -> list[list[dict[int, int]]]:
-    """Per rendered row, per column: how many cells each share holds. One pass over
-    the arrangement's leaf boxes; a box adds its cells to every rendered row and
-    column its spans meet (the rest of its dimensions multiplied in)."""
+    """Per frontier row (disjoint leaf intervals, in order), per column: how many
+    cells each share holds. One pass over the arrangement's leaf boxes; a box adds
+    its cells to every row and column its spans meet (its other dimensions
+    multiplied in)."""
     r, c, others = dims
-    # Rendered rows of one depth are disjoint: per depth, sorted by their first leaf.
-    by_depth: dict[int, list[int]] = {}
-    for i, (row, _, _) in enumerate(flat):
-        by_depth.setdefault(row.depth, []).append(i)
-    levels = []
-    for members in by_depth.values():
-        members.sort(key=lambda i: flat[i][1])
-        levels.append(([flat[i][1] for i in members], [flat[i][2] for i in members], members))
+    los = [lo for lo, _ in frontier]
+    his = [hi for _, hi in frontier]
     col_los = [lo for lo, _ in bounds]
-    counts: list[list[dict[int, int]]] = [[{} for _ in range(max(1, len(bounds)))] for _ in flat]
+    counts: list[list[dict[int, int]]] = [
+        [{} for _ in range(max(1, len(bounds)))] for _ in frontier
+    ]
     for box, lid in index.arrangement.leaves:
         sid = share_of[lid]
         rest = 1
@@ -274,16 +296,15 @@ def _count(
                         col_parts.append((k, inside * rest))
                     k += 1
         for lo, hi in box[r]:
-            for los, his, members in levels:
-                k = max(0, bisect_right(los, lo) - 1)
-                while k < len(los) and los[k] < hi:
-                    inside = min(hi, his[k]) - max(lo, los[k])
-                    if inside > 0:
-                        target = counts[members[k]]
-                        for col, weight in col_parts:
-                            bucket = target[col]
-                            bucket[sid] = bucket.get(sid, 0) + inside * weight
-                    k += 1
+            k = max(0, bisect_right(los, lo) - 1)
+            while k < len(los) and los[k] < hi:
+                inside = min(hi, his[k]) - max(lo, los[k])
+                if inside > 0:
+                    target = counts[k]
+                    for col, weight in col_parts:
+                        bucket = target[col]
+                        bucket[sid] = bucket.get(sid, 0) + inside * weight
+                k += 1
     return counts
 
 

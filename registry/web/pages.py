@@ -227,12 +227,13 @@ def alliance_page(
     *,
     columns: Sequence[str | None] = (None,),
     expand: Collection[str] = (),
-    budget: int = ROW_BUDGET,
+    budget: int | None = None,
     history: HistoryView | None = None,
 ) -> AlliancePage:
     """Everything the page shows of one alliance on the report's `asOf`: a matrix
     per dimension in `columns` (None: the default), rows as `matrix.build` says."""
     as_of = dt.date.fromisoformat(report.as_of)
+    budget = ROW_BUDGET if budget is None else budget
     palette = colors(bundle.partners)
     built = [
         matrices.build(bundle, index, as_of, columns=c, expand=expand, budget=budget)
