@@ -99,8 +99,8 @@ class DocumentController(Controller):
     ) -> DocumentList:
         authorize(request, "read", alliance)
         state = live(request)
-        _past(state.revisions[alliance], alliance, revision)
-        at = revision or state.revisions[alliance]
+        # A revision past the current one shows the current documents: say which.
+        at = min(revision or state.revisions[alliance], state.revisions[alliance])
         found = state.store.documents(alliance, revision)
         return DocumentList(
             alliance,
@@ -129,7 +129,6 @@ class DocumentController(Controller):
         ] = None,
     ) -> Response[bytes]:
         authorize(request, "read", alliance)
-        _past(live(request).revisions[alliance], alliance, revision)
         found = live(request).store.document(alliance, kind, name, revision)
         if found is None:
             at = f" at revision {revision}" if revision else ""
@@ -296,14 +295,6 @@ class DocumentController(Controller):
                 as_of=as_of,
             ),
             "plan",
-        )
-
-
-def _past(current: int, alliance: str, revision: int | None) -> None:
-    """404 for a revision the alliance has not reached: there is nothing to show yet."""
-    if revision is not None and revision > current:
-        raise ApiError(
-            404, f"alliance '{alliance}' has no revision {revision}; it is at revision {current}"
         )
 
 
