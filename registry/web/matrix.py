@@ -73,6 +73,14 @@ class Cell:
             return (state, False) in self.faults or (state, True) in self.faults
         return (state, waived) in self.faults
 
+    def largest_owners(self, most: int) -> list[str]:
+        """The partners owning the largest parts of the cell, largest first."""
+        out: list[str] = []
+        for share, _ in self.shares:
+            if share.state == "owned" and len(out) < most:
+                out.append(share.partners[0])
+        return out
+
     @property
     def waived(self) -> bool:
         """Every gap and overlap in the cell is waived (and there is one)."""
