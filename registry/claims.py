@@ -54,7 +54,11 @@ class Compiled:
     # Handoffs and consulted entries without `where` cover every cell of their contract.
     open_handoffs: dict[int, list[int]] = field(default_factory=dict)
     open_consults: dict[int, list[int]] = field(default_factory=dict)
+    # States by the meanings (`_meaning_ids`) of the claims in force.
     _states: dict[frozenset[int], State] = field(default_factory=dict, repr=False)
+    _meanings: list[int] | None = field(default=None, repr=False)
+    _interned: dict[State, State] = field(default_factory=dict, repr=False)
+    _lasting: frozenset[int] | None = field(default=None, repr=False)  # claims active always
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -68,15 +72,45 @@ class Compiled:
 
     def timeline(self, covering: frozenset[int]) -> tuple[State, ...]:
         """What holds on a leaf box covered by these claims, segment by segment."""
+        if self._lasting is None:
+            everywhen = frozenset(range(len(self.cuts)))
+            self._lasting = frozenset(c for c, time in enumerate(self.active) if time == everywhen)
+        if covering <= self._lasting:  # most boxes: claims in force all along, one state
+            return (self._state_of(covering),) * len(self.cuts)
         return tuple(self.state_at(covering, i) for i in range(len(self.cuts)))
 
     def state_at(self, covering: frozenset[int], segment: int) -> State:
         active = self.active
-        now = frozenset(c for c in covering if segment in active[c])
-        found = self._states.get(now)
+        return self._state_of(frozenset(c for c in covering if segment in active[c]))
+
+    def _state_of(self, now: frozenset[int]) -> State:
+        if self._meanings is None:
+            self._meanings = self._meaning_ids()
+        key = frozenset(map(self._meanings.__getitem__, now))
+        found = self._states.get(key)
         if found is None:
-            found = self._states[now] = self._state(now)
+            state = self._state(now)
+            # Equal states as one object: callers compare and memoize by them.
+            found = self._states[key] = self._interned.setdefault(state, state)
         return found
+
+    def _meaning_ids(self) -> list[int]:
+        """Per claim, an id of what it adds to a state: the many accountable claims
+        of one contract add the contract, so their states are computed once."""
+        ids: dict[tuple[str, object], int] = {}
+        out = []
+        for c, info in enumerate(self.claims):
+            kind = info.kind
+            if kind in ("scope", "face"):
+                key: tuple[str, object] = (kind, info.partner)
+            elif kind == "accountable":
+                key = (kind, info.contract)
+            elif kind == "waiver":
+                key = (kind, info.entry)
+            else:  # consulted and handoff entries count one by one
+                key = (kind, c)
+            out.append(ids.setdefault(key, len(ids)))
+        return out
 
     def _state(self, covering: frozenset[int]) -> State:
         claims = self.claims
@@ -126,7 +160,8 @@ class Atoms:
 
     def __init__(self, space: Space) -> None:
         self.space = space
-        self._cache: dict[tuple[int, tuple[str, ...]], tuple[int, ...]] = {}
+        # Per dimension: node names -> node ids.
+        self._cache: list[dict[tuple[str, ...], tuple[int, ...]]] = [{} for _ in space.dimensions]
 
     def of(self, where: Where | None, excepts: Sequence[Where], claim: int) -> list[Atom]:
         """A claim's atom and one negative atom per `except`, each cut to the claim's
@@ -146,18 +181,19 @@ class Atoms:
         return out
 
     def nodes(self, where: Where | None) -> tuple[tuple[int, ...], ...]:
-        where = where or {}
-        out: list[tuple[int, ...]] = []
-        for d, dim in enumerate(self.space.dimensions):
-            names = where.get(dim.name)
-            if names is None:
-                out.append((0,))
+        space = self.space
+        out: list[tuple[int, ...]] = [(0,)] * len(space.dimensions)
+        # Visit the dimensions the selector names; the others are whole.
+        for name, names in (where or {}).items():
+            d = space.by_name.get(name)
+            if d is None or names is None:
                 continue
-            key = (d, tuple(names))
-            found = self._cache.get(key)
+            cache = self._cache[d]
+            key = tuple(names)
+            found = cache.get(key)
             if found is None:
-                found = self._cache[key] = dim.axis.nodes_of(names)
-            out.append(found)
+                found = cache[key] = space.dimensions[d].axis.nodes_of(names)
+            out[d] = found
         return tuple(out)
 
 

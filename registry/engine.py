@@ -19,12 +19,51 @@ their interval endpoints (the one DMN table checkers use for gaps and overlaps).
 
 from __future__ import annotations
 
+import gc
+import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from math import prod
+from types import TracebackType
 
 from registry.dimensions import Axis, Box, Span, normalize, span_size
+
+
+class _PausedGC:
+    """`with paused_gc:` around engine work. An arrangement allocates some 10^5
+    tuples and no reference cycles (refcounting frees them all), yet each of
+    them counts towards the cyclic collector's thresholds, whose full passes
+    rescan the whole heap, the loaded documents included: half the time of a
+    large audit. Nestable and shared between threads; the collector resumes
+    when the last holder leaves, if it was on when the first came."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._resume = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._holders == 0:
+                self._resume = gc.isenabled()
+                gc.disable()
+            self._holders += 1
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        with self._lock:
+            self._holders -= 1
+            if self._holders == 0 and self._resume:
+                gc.enable()
+
+
+paused_gc = _PausedGC()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +113,11 @@ class Arrangement:
             ref = branch[ref][paths[dims[ref]][depths[ref]]]
         return ~ref
 
+    def splits(self) -> list[tuple[int, int, dict[int, int]]]:
+        """Per split: its dimension, the depth of its members and where each member
+        leads; the owner index walks these inline, as `label_at` does."""
+        return list(zip(self._dim, self._depth, self._branch, strict=True))
+
     def labels_in(self, box: Box) -> set[int]:
         """The label ids found anywhere inside a box."""
         found: set[int] = set()
@@ -94,35 +138,59 @@ class Arrangement:
 def arrange(axes: Sequence[Axis], atoms: Sequence[Atom]) -> Arrangement:
     """The arrangement of `atoms`: a label is `{claims with a positive atom covering
     the leaf} - {claims with a negative atom covering it}`."""
-    out = Arrangement(tuple(axes))
-    label_ids: dict[frozenset[int], int] = {}
-    dims = range(len(axes))
+    # Equal atoms of different claims (a scope and an accountable claim on the same
+    # `where`, a contract and its successor) travel as one entry.
+    same: dict[tuple[bool, tuple[tuple[int, ...], ...]], list[int]] = {}
+    for a in atoms:
+        same.setdefault((a.negative, a.nodes), []).append(a.claim)
+    entries: list[_Entry] = [
+        (tuple(claims), negative, tuple(() if n == (0,) else n for n in nodes))
+        for (negative, nodes), claims in same.items()
+    ]
+    return _Splitter(tuple(axes)).arrange(entries)
 
-    def leaf(spans: list[Span], label: frozenset[int]) -> int:
-        lid = label_ids.get(label)
+
+class _Splitter:
+    """The recursion of `arrange`. A method, not a closure calling itself: that
+    would be a reference cycle keeping the work alive until the collector runs."""
+
+    def __init__(self, axes: tuple[Axis, ...]) -> None:
+        self.axes = axes
+        self.out = Arrangement(axes)
+        self.label_ids: dict[frozenset[int], int] = {}
+        self.blank = ((),) * len(axes)  # the nodes of an entry covering its region whole
+
+    def arrange(self, entries: list[_Entry]) -> Arrangement:
+        whole: list[Span] = [((0, axis.hi[0]),) for axis in self.axes]
+        root: list[tuple[int, ...]] = [(0,) for _ in self.axes]
+        self.out.root = self.split(root, whole, entries, frozenset(), frozenset())
+        return self.out
+
+    def leaf(self, spans: list[Span], label: frozenset[int]) -> int:
+        out = self.out
+        lid = self.label_ids.get(label)
         if lid is None:
-            lid = label_ids[label] = len(out.labels)
+            lid = self.label_ids[label] = len(out.labels)
             out.labels.append(label)
         out.leaves.append((tuple(spans), lid))
         return ~lid
 
     def split(
+        self,
         region: list[tuple[int, ...]],
         spans: list[Span],
         active: list[_Entry],
         pos: frozenset[int],
         neg: frozenset[int],
     ) -> int:
-        partial: list[_Entry] = []
+        axes, out, blank = self.axes, self.out, self.blank
+        partial = [entry for entry in active if entry[2] != blank]
         new_pos: list[int] = []
         new_neg: list[int] = []
-        for entry in active:
-            if any(entry[2]):
-                partial.append(entry)
-            elif entry[1]:
-                new_neg.extend(entry[0])
-            else:
-                new_pos.extend(entry[0])
+        if len(partial) < len(active):
+            for entry in active:
+                if entry[2] == blank:
+                    (new_neg if entry[1] else new_pos).extend(entry[0])
         if new_pos or new_neg:
             pos, neg = pos.union(new_pos), neg.union(new_neg)
             # A claim excluded here is excluded below; one included needs only its excepts.
@@ -132,11 +200,11 @@ def arrange(axes: Sequence[Axis], atoms: Sequence[Atom]) -> Arrangement:
                 if not neg.issuperset(e[0]) and (e[1] or not pos.issuperset(e[0]))
             ]
         if not partial:
-            return leaf(spans, pos - neg)
+            return self.leaf(spans, pos - neg)
         region = region.copy()
-        for d in dims:
+        for d, axis in enumerate(axes):
             # One node with atoms strictly below it: its children are the group.
-            children = axes[d].children
+            children = axis.children
             while len(region[d]) == 1 and children[region[d][0]] and any(e[2][d] for e in partial):
                 region[d] = children[region[d][0]]
         d, groups = _choose_split(axes, region, partial)
@@ -150,23 +218,10 @@ def arrange(axes: Sequence[Axis], atoms: Sequence[Atom]) -> Arrangement:
             below_region, below_spans = region.copy(), spans.copy()
             below_region[d] = members
             below_spans[d] = normalize((axis.lo[m], axis.hi[m]) for m in members)
-            ref = split(below_region, below_spans, entries, pos, neg)
+            ref = self.split(below_region, below_spans, entries, pos, neg)
             out._branch[node].update(dict.fromkeys(members, ref))
             out._parts[node].append((below_spans[d], ref))
         return node
-
-    # Equal atoms of different claims (a scope and an accountable claim on the same
-    # `where`, a contract and its successor) travel as one entry.
-    same: dict[tuple[bool, tuple[tuple[int, ...], ...]], list[int]] = {}
-    for a in atoms:
-        same.setdefault((a.negative, a.nodes), []).append(a.claim)
-    entries: list[_Entry] = [
-        (tuple(claims), negative, tuple(() if n == (0,) else n for n in nodes))
-        for (negative, nodes), claims in same.items()
-    ]
-    whole: list[Span] = [((0, axis.hi[0]),) for axis in axes]
-    out.root = split([(0,) for _ in dims], whole, entries, frozenset(), frozenset())
-    return out
 
 
 def _choose_split(
@@ -179,6 +234,10 @@ def _choose_split(
     best: tuple[int, int, int] | None = None
     chosen: tuple[int, list[tuple[int, ...]]] | None = None
     for d, axis in enumerate(axes):
+        counts = Counter([entry[2][d] for entry in partial])
+        below = len(partial) - counts[()]
+        if not below:
+            continue
         members = region[d]
         k = axis.depth[members[0]]
         path = axis.path
@@ -190,21 +249,18 @@ def _choose_split(
                 m = parent[m]
             return m
 
-        below = spread = 0
-        for entry in partial:
-            nodes = entry[2][d]
-            if not nodes:
-                continue
-            below += 1
-            if len(nodes) == 1:  # most atoms: one node, nothing to link
+        spread = 0
+        # Most atoms have one node here, nothing to link; equal node lists link once.
+        for nodes, times in counts.items():
+            if len(nodes) < 2:
                 continue
             touched = {path[n][k] for n in nodes}
-            spread += len(touched) - 1
+            if len(touched) == 1:
+                continue
+            spread += times * (len(touched) - 1)
             first = find(touched.pop())
             for m in touched:
                 parent[find(m)] = first
-        if not below:
-            continue
         linked: dict[int, list[int]] = {}
         for m in members:
             linked.setdefault(find(m), []).append(m)
@@ -232,24 +288,31 @@ def _branches(
     everywhere: list[_Entry] = []
     path, depth = axis.path, axis.depth
     for entry in partial:
-        claim, negative, nodes = entry
-        if not nodes[d]:
+        nodes = entry[2]
+        mine = nodes[d]
+        if not mine:
             everywhere.append(entry)
             continue
-        if len(nodes[d]) == 1:  # most atoms: one node, in one group
-            n = nodes[d][0]
+        if len(mine) == 1:  # most atoms: one node, in one group
+            n = mine[0]
             g = group_of[path[n][k]]
-            whole = depth[n] == k and len(groups[g]) == 1
-            clipped = () if whole else nodes[d]
-            per_group[g].append((claim, negative, (*nodes[:d], clipped, *nodes[d + 1 :])))
+            if depth[n] == k and len(groups[g]) == 1:  # covers its group whole
+                per_group[g].append((entry[0], entry[1], (*nodes[:d], (), *nodes[d + 1 :])))
+            else:
+                per_group[g].append(entry)  # unchanged: no copy
             continue
         inside: dict[int, list[int]] = {}
-        for n in nodes[d]:
+        for n in mine:
             inside.setdefault(group_of[path[n][k]], []).append(n)
         for g, ns in inside.items():
-            whole = len(ns) == len(groups[g]) and all(depth[n] == k for n in ns)
-            clipped = () if whole else tuple(ns)
-            per_group[g].append((claim, negative, (*nodes[:d], clipped, *nodes[d + 1 :])))
+            if len(ns) == len(groups[g]) and all(depth[n] == k for n in ns):
+                clipped: tuple[int, ...] = ()
+            elif len(ns) == len(mine):  # all in this group: unchanged
+                per_group[g].append(entry)
+                continue
+            else:
+                clipped = tuple(ns)
+            per_group[g].append((entry[0], entry[1], (*nodes[:d], clipped, *nodes[d + 1 :])))
     out = [(groups[g], per_group[g] + everywhere) for g in range(len(groups)) if per_group[g]]
     rest = tuple(sorted(m for g in range(len(groups)) if not per_group[g] for m in groups[g]))
     if rest:

@@ -17,7 +17,7 @@ from registry.bundle import Bundle, is_active
 from registry.catalogue import CELL_RULES
 from registry.claims import Compiled, State, compile_bundle, window_cuts
 from registry.dimensions import Box
-from registry.engine import Arrangement, box_cells, merged
+from registry.engine import Arrangement, box_cells, merged, paused_gc
 from registry.findings import Finding, Report, Summary
 from registry.model import Contract, Duration
 
@@ -41,9 +41,24 @@ class Signature:
 
 
 def audit(bundle: Bundle, as_of: dt.date, revision: int | None = None) -> Report:
+    with paused_gc:
+        compiled = compile_for_audit(bundle, as_of)
+        return audit_arranged(compiled, compiled.arrange(), as_of, revision)
+
+
+def compile_for_audit(bundle: Bundle, as_of: dt.date) -> Compiled:
+    """The time axis of an audit: `as_of` (segment 0), then the change days within
+    the policy's horizon."""
+    return compile_bundle(bundle, window_cuts(bundle, as_of, bundle.policy.horizon))
+
+
+def audit_arranged(
+    compiled: Compiled, arrangement: Arrangement, as_of: dt.date, revision: int | None = None
+) -> Report:
+    """The audit of a bundle already compiled (`compile_for_audit`) and arranged:
+    `registry plan` reuses both for the owner moves."""
+    bundle = compiled.bundle
     policy = bundle.policy
-    compiled = compile_bundle(bundle, window_cuts(bundle, as_of, policy.horizon))
-    arrangement = compiled.arrange()
     sign = _signer(bundle, compiled, as_of)
     signatures = [sign(compiled.timeline(label)) for label in arrangement.labels]
     findings = list(_cell_findings(bundle, compiled, arrangement, signatures))
@@ -51,13 +66,14 @@ def audit(bundle: Bundle, as_of: dt.date, revision: int | None = None) -> Report
     findings += _document_findings(bundle, as_of, used)
     findings = [f for f in findings if f.severity != "off"]
     findings.sort(key=Finding.sort_key)
-    summary = Summary(
-        cells=bundle.space.cells,
-        owned=sum(box_cells(box) for box, lid in arrangement.leaves if signatures[lid].owned),
-        waived_cells=sum(
-            box_cells(box) for box, lid in arrangement.leaves if signatures[lid].waived
-        ),
-    )
+    owned = waived = 0
+    for box, lid in arrangement.leaves:
+        signature = signatures[lid]
+        if signature.owned or signature.waived:
+            cells = box_cells(box)
+            owned += cells if signature.owned else 0
+            waived += cells if signature.waived else 0
+    summary = Summary(cells=bundle.space.cells, owned=owned, waived_cells=waived)
     for finding in findings:
         setattr(summary, finding.severity, getattr(summary, finding.severity) + 1)
     return Report(
@@ -81,7 +97,16 @@ def _signer(
     def partners(state: State) -> frozenset[str]:
         return frozenset(contracts[k].spec.partner for k in state.accountable)
 
+    signed: dict[tuple[State, ...], Signature] = {}
+
     def sign(timeline: tuple[State, ...]) -> Signature:
+        # Regions differ in claims more than in what holds there: sign each timeline once.
+        found = signed.get(timeline)
+        if found is None:
+            found = signed[timeline] = _sign(timeline)
+        return found
+
+    def _sign(timeline: tuple[State, ...]) -> Signature:
         now = timeline[0]
         owners = partners(now)
         raw: dict[str, Label] = {}
@@ -94,6 +119,8 @@ def _signer(
         elif len(now.face) > 1:
             raw["face-overlap"] = now.face
         for i in range(1, len(timeline)):
+            if timeline[i] is timeline[i - 1]:
+                continue  # nothing changes on this cut
             later = partners(timeline[i])
             if owners and not later and "future-gap" not in raw:
                 raw["future-gap"] = (compiled.cuts[i].isoformat(), owners)
