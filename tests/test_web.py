@@ -186,6 +186,11 @@ def test_auditor_manager_and_admin_open_the_page(web: tuple, role: str) -> None:
     sign_in(client, tokens[role])
     page = client.get(f"/ui/alliances/metro-home?asOf={AS_OF}")
     assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["content-security-policy"].startswith(
+        "default-src 'none'; style-src 'self'"
+    )
     assert "<h2>Coverage on 2026-11-22" in page.text
 
 
