@@ -20,6 +20,11 @@ from registry.settings import Settings
 from registry.store import Store
 from registry.store.writes import Request, write
 
+# uvicorn kills a worker that does not answer its supervisor's ping in time, and with
+# it every request in flight. Its default (5 s) killed busy but healthy workers on a
+# loaded 2-core machine (tests/test_live_server.py); a hung worker still goes.
+WORKER_HEALTHCHECK_SECONDS = 30
+
 DEMO_ALLIANCE = "triple-play"
 DEMO_PARTNER = "fastnet"
 
@@ -109,6 +114,7 @@ def run(settings: Settings) -> None:
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 
