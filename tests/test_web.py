@@ -347,6 +347,8 @@ def test_summary_findings_and_timeline(web: tuple) -> None:
     assert re.search(r"<dt>errors</dt><dd>1</dd>", html)
     assert re.search(r"<dt>revision</dt><dd>1</dd>", html)
     assert 'data-rule="coverage-gap"' in html
+    locate = '<a class="locate" href="/ui/alliances/metro-home?asOf=2026-11-22&amp;expand=internet'
+    assert locate + '#row-outage">show in the matrix</a>' in html
     assert "no partner is accountable for 1 cell" in html
     assert re.search(r'<span class="dim">category</span> outage · <span class="dim">region'
                      r"</span> south", html)  # fmt: skip

@@ -289,6 +289,12 @@ def test_the_planted_gap_is_in_its_row_and_column(page: Any, live: Live) -> None
     assert by_channel.get_attribute("data-state") == "mixed"
     assert by_channel.get_attribute("title") == "outage × web: fastnet: 3 cells; gap: 1 cell"  # noqa: RUF001
     shot(page, "ui-broken-play-by-channel")
+    # From the finding straight to its row: the way down is unfolded by the server.
+    page.goto(f"{live.base}/ui/alliances/{BROKEN}?asOf={AS_OF}")
+    assert not cell(page, "outage", "south").is_visible()
+    finding.locator("a.locate").click()
+    assert page.url.endswith("expand=internet#row-outage")
+    assert cell(page, "outage", "south").is_visible()
 
 
 def test_collapse_and_expand(page: Any, live: Live) -> None:

@@ -89,6 +89,13 @@ class Links:
     def expand(self, name: str) -> str:
         return self.url(self.expanded if name in self.expanded else (*self.expanded, name))
 
+    def locate(self, row: str, unfold: str | None) -> str:
+        """The page with `row` on screen in the matrix (its parent unfolded)."""
+        expanded = self.expanded
+        if unfold is not None and unfold not in expanded:
+            expanded = (*expanded, unfold)
+        return f"{self.url(expanded)}#row-{row}"
+
     def collapse_all(self) -> str:
         return self.url(())
 

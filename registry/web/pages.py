@@ -64,6 +64,9 @@ class SummaryView:
 class FindingView:
     finding: Finding
     region: list[tuple[str, list[str]]] | None  # per dimension its nodes; [] = every cell
+    # The matrix row that shows the finding, and the node to unfold so that it shows.
+    row: str | None = None
+    unfold: str | None = None
 
     @property
     def example(self) -> str:
@@ -259,7 +262,7 @@ def alliance_page(
             waivers=len(bundle.waivers),
             policy=bundle.policy.name,
         ),
-        groups=rule_groups(report),
+        groups=rule_groups(report, bundle),
         matrices=built,
         colors=palette,
         timeline=timeline(bundle, report, palette),
@@ -267,8 +270,10 @@ def alliance_page(
     )
 
 
-def rule_groups(report: Report) -> list[RuleGroup]:
-    """The findings grouped by rule, in the catalogue's order (the report's)."""
+def rule_groups(report: Report, bundle: Bundle) -> list[RuleGroup]:
+    """The findings grouped by rule, in the catalogue's order (the report's); a cell
+    finding knows the matrix row of its first category node."""
+    rows = bundle.space.dimensions[bundle.space.by_name[matrices.row_dimension(bundle)]]
     groups: dict[str, RuleGroup] = {}
     for finding in report.findings:
         group = groups.get(finding.rule)
@@ -278,7 +283,12 @@ def rule_groups(report: Report) -> list[RuleGroup]:
                 finding.rule, finding.severity, info.fires_when, []
             )
         region = None if finding.region is None else list(finding.region.items())
-        group.findings.append(FindingView(finding, region))
+        row = unfold = None
+        if finding.region is not None:
+            nodes = finding.region.get(rows.name) or list(rows.roots)
+            row = nodes[0]
+            unfold = rows.nodes[row].parent
+        group.findings.append(FindingView(finding, region, row, unfold))
     return list(groups.values())
 
 
