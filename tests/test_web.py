@@ -290,6 +290,21 @@ def test_matrix_model_counts_cells_per_share(tmp_path: Path, write_alliance: Wri
     ]
 
 
+def test_an_alliance_of_one_dimension_has_one_column(
+    tmp_path: Path, write_alliance: WriteAlliance, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flat = ALLIANCE.replace("    region: [north, south]\n", "")
+    folder = write_alliance(tmp_path / "metro-home", **{"alliance.yaml": flat})
+    bundle = load([folder]).bundles["metro-home"]
+    built = matrix.build(bundle, OwnerIndex(bundle), dt.date(2026, 11, 22))
+    assert (built.column_dimension, built.columns, built.choices) == ("", [], [])
+    outage = built.find("outage")
+    assert outage is not None
+    assert [(c.state, c.owner, c.cells) for c in outage.cells] == [("owned", "fastnet", 1)]
+    assert main(["audit", str(folder), "--as-of", AS_OF, "--format", "html"]) == 0
+    assert cells_of(capsys.readouterr().out).cells["outage", ""][:2] == ("owned", "fastnet")
+
+
 def test_expand_unfolds_a_subtree_and_its_ancestors(web: tuple) -> None:
     client, _, tokens = web
     sign_in(client, tokens["auditor"])

@@ -4,11 +4,12 @@ the remaining dimensions aggregated.
 
 It is read off the owner index's arrangement, never off cells: every leaf box of
 the arrangement is visited once, its label turned into a share (owned by one
-partner, a gap, an overlap) and added, with its cell count, to the rendered
-rows and columns its box meets. A large alliance (200 million cells) is some
-ten thousand boxes, so the matrix costs a pass over them whatever the number
-of cells. Rows are rendered for a budget of tree nodes: whole levels from the
-top, and the children of every node asked for (`expand`).
+partner, a gap, an overlap) and added, with its cell count, to the deepest
+rendered rows and the columns its box meets; a rendered parent row is the sum
+of its children. A large alliance (200 million cells) is some ten thousand
+boxes, so the matrix costs a pass over them whatever the number of cells. Rows
+are rendered for a budget of tree nodes: whole levels from the top, and below
+every node asked for (`expand`).
 """
 
 from __future__ import annotations
