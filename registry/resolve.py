@@ -2,9 +2,9 @@
 
 An `OwnerIndex` is compiled once per alliance revision: the engine's arrangement
 of every claim, with time cut at every contract day. A full-cell query walks the
-split tree (a dictionary step per split) to its region and takes the answer
-cached for that region and day; a query naming inner nodes or leaving dimensions
-out collects the distinct regions inside its box.
+split tree (a dictionary step per split) to its region and copies the answer
+cached for that region and time segment; a query naming inner nodes or leaving
+dimensions out collects the distinct regions inside its box.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
+from msgspec.structs import replace
 
 from registry.bundle import Bundle
 from registry.claims import State, all_time_cuts, compile_bundle
 from registry.dimensions import Box
+from registry.engine import paused_gc
 from registry.messages import unknown
 from registry.model import Duration
 
@@ -104,11 +106,14 @@ class OwnerIndex:
     def __init__(self, bundle: Bundle, revision: int | None = None) -> None:
         self.bundle = bundle
         self.revision = revision
-        self.compiled = compile_bundle(bundle, all_time_cuts(bundle))
-        self.arrangement = self.compiled.arrange()
+        with paused_gc:
+            self.compiled = compile_bundle(bundle, all_time_cuts(bundle))
+            self.arrangement = self.compiled.arrange()
         self._details: dict[tuple[int, int], _Details] = {}
-        self._verdicts: dict[tuple[int, int], _Verdict] = {}
-        self._days: dict[dt.date, tuple[int, str]] = {}
+        # Per segment and region: the answer but for `at` and `query`, which a
+        # query's copy fills in.
+        self._answers: list[dict[int, Answer]] = [{} for _ in self.compiled.cuts]
+        self._days: dict[dt.date, tuple[int, str, dict[int, Answer]]] = {}
         self._leaf_index = [
             {leaf: i for i, leaf in enumerate(d.leaves)} for d in bundle.space.dimensions
         ]
@@ -117,24 +122,30 @@ class OwnerIndex:
             (d.name, {leaf: d.axis.leaf_path[i] for i, leaf in enumerate(d.leaves)})
             for d in bundle.space.dimensions
         ]
+        self._splits = self.arrangement.splits()
         name = bundle.alliance.spec.authority
         self.authority = Authority(name, bundle.authority_email(name))
 
     def owner(self, query: Mapping[str, str], at: dt.date) -> Answer:
         day = self._days.get(at)
         if day is None:  # complaints come in on few distinct days: remember them
-            day = self._days[at] = (self.compiled.segment(at), at.isoformat())
-        segment, at_text = day
+            segment = self.compiled.segment(at)
+            day = self._days[at] = (segment, at.isoformat(), self._answers[segment])
+        segment, at_text, answers = day
         if len(query) == len(self._leaf_paths):
-            paths = []
-            for dim, by_leaf in self._leaf_paths:
-                path = by_leaf.get(query.get(dim, ""))
-                if path is None:
-                    break
-                paths.append(path)
+            try:
+                paths = [by_leaf[query[dim]] for dim, by_leaf in self._leaf_paths]
+            except KeyError:
+                pass  # an inner node or a typo: the general path below
             else:  # a full cell: the hot path of a complaint system
-                label = self.arrangement.label_at(paths)
-                return self._answer(query, at_text, segment, [label], label)
+                ref, splits = self.arrangement.root, self._splits
+                while ref >= 0:
+                    d, depth, branch = splits[ref]
+                    ref = branch[paths[d][depth]]
+                found = answers.get(~ref)
+                if found is None:
+                    return self._answer(query, at_text, segment, [~ref], ~ref)
+                return replace(found, at=at_text, query=dict(query))
         point = self._point(query)
         if point is not None:
             label = self.arrangement.label(point)
@@ -184,13 +195,15 @@ class OwnerIndex:
     def _answer(
         self, query: Mapping[str, str], at_text: str, segment: int, labels: list[int], first: int
     ) -> Answer:
-        if len(labels) == 1:  # one region: its verdict is cached
-            key = (first, segment)
-            verdict = self._verdicts.get(key)
-            if verdict is None:
-                verdict = self._verdicts[key] = self._verdict(labels, first, segment)
-        else:
-            verdict = self._verdict(labels, first, segment)
+        if len(labels) == 1:  # one region: its answer is cached
+            found = self._answers[segment].get(first)
+            if found is None:
+                verdict = self._verdict(labels, first, segment)
+                found = self._answers[segment][first] = self._new_answer({}, "", verdict)
+            return replace(found, at=at_text, query=dict(query))
+        return self._new_answer(query, at_text, self._verdict(labels, first, segment))
+
+    def _new_answer(self, query: Mapping[str, str], at_text: str, verdict: _Verdict) -> Answer:
         status, owner, candidates, face, handoff, consulted, escalation = verdict
         return Answer(
             alliance=self.bundle.name,
