@@ -351,6 +351,10 @@ def test_columns_and_day_are_checked(web: tuple) -> None:
     response = client.get("/ui/alliances/metro-home?asOf=2026-13-01")
     assert response.status_code == 400
     assert "is not a date" in response.text
+    for day in ("9999-12-31", "0001-01-01"):
+        response = client.get(f"/ui/alliances/metro-home?asOf={day}")
+        assert response.status_code == 400
+        assert "too far out" in response.text
 
 
 def test_summary_findings_and_timeline(web: tuple) -> None:

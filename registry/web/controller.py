@@ -267,7 +267,10 @@ class WebController(Controller):
 
         # Built and rendered off the event loop: a large alliance's page takes a
         # while, and owner queries answered meanwhile take microseconds.
-        html = await anyio.to_thread.run_sync(draw)
+        try:
+            html = await anyio.to_thread.run_sync(draw)
+        except OverflowError:  # the horizon or the timeline runs past year 9999 or before 1
+            raise ApiError(400, f"asOf {day} is too far out; pick a day nearer now") from None
         return Response(html, media_type=MediaType.HTML, headers=HEADERS)
 
 
