@@ -271,26 +271,27 @@ def build(
     )
 
 
-def _count(
-    index: OwnerIndex,
-    share_of: list[int],
-    frontier: list[tuple[int, int]],
-    dims: tuple[int, int, list[int]],
-    bounds: list[tuple[int, int]],
-) -> list[list[dict[int, int]]]:
-    """Per frontier row (disjoint leaf intervals, in order), per column: how many
-    cells each share holds. One pass over the arrangement's leaf boxes; a box adds
-    its cells to every row and column its spans meet (its other dimensions
-    multiplied in)."""
+# Per box of an index's arrangement, for one choice of columns: its label, its row
+# span, and the cells it gives each column it meets (its other dimensions multiplied
+# in). The same for every request at a revision: kept with the index.
+_Placed = list[tuple[int, tuple[tuple[int, int], ...], list[tuple[int, int]]]]
+_PLACED: weakref.WeakKeyDictionary[OwnerIndex, dict[Hashable, _Placed]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _placed(
+    index: OwnerIndex, dims: tuple[int, int, list[int]], bounds: list[tuple[int, int]]
+) -> _Placed:
     r, c, others = dims
-    los = [lo for lo, _ in frontier]
-    his = [hi for _, hi in frontier]
+    key = (r, c, tuple(bounds))
+    with _SHARES_LOCK:
+        found = _PLACED.setdefault(index, {}).get(key)
+    if found is not None:
+        return found
     col_los = [lo for lo, _ in bounds]
-    counts: list[list[dict[int, int]]] = [
-        [{} for _ in range(max(1, len(bounds)))] for _ in frontier
-    ]
+    placed: _Placed = []
     for box, lid in index.arrangement.leaves:
-        sid = share_of[lid]
         rest = 1
         for i in others:
             rest *= sum(hi - lo for lo, hi in box[i])
@@ -304,7 +305,30 @@ def _count(
                     if inside > 0:
                         col_parts.append((k, inside * rest))
                     k += 1
-        for lo, hi in box[r]:
+        placed.append((lid, box[r], col_parts))
+    with _SHARES_LOCK:
+        _PLACED.setdefault(index, {})[key] = placed
+    return placed
+
+
+def _count(
+    index: OwnerIndex,
+    share_of: list[int],
+    frontier: list[tuple[int, int]],
+    dims: tuple[int, int, list[int]],
+    bounds: list[tuple[int, int]],
+) -> list[list[dict[int, int]]]:
+    """Per frontier row (disjoint leaf intervals, in order), per column: how many
+    cells each share holds. One pass over the arrangement's leaf boxes; a box adds
+    its cells to every row and column its spans meet."""
+    los = [lo for lo, _ in frontier]
+    his = [hi for _, hi in frontier]
+    counts: list[list[dict[int, int]]] = [
+        [{} for _ in range(max(1, len(bounds)))] for _ in frontier
+    ]
+    for lid, span, col_parts in _placed(index, dims, bounds):
+        sid = share_of[lid]
+        for lo, hi in span:
             k = max(0, bisect_right(los, lo) - 1)
             while k < len(los) and los[k] < hi:
                 inside = min(hi, his[k]) - max(lo, los[k])
