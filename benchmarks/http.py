@@ -218,7 +218,9 @@ def rotation_script(path: Path, queries: list[str], token: str) -> Path:
 
 def measure_load(
     registry: Server, baseline: Server, script: Path, seconds: int, rounds: int
-) -> tuple[Load, Load]:
+) -> tuple[Load, Load, float]:
+    """Rounds alternate the two endpoints; the ratio is the median of the rounds'
+    ratios, so a slow spell of the machine weighs on both sides of one round."""
     constant = f"http://127.0.0.1:{baseline.port}/constant"
     owner = f"http://127.0.0.1:{registry.port}/"  # the script names every path
     wrk(constant, 2)  # warm both: first requests, connection set-up
@@ -232,7 +234,8 @@ def measure_load(
             f"owner {owners[-1].rps:,.0f} req/s ({owners[-1].rps / constants[-1].rps:.2f})",
             flush=True,
         )
-    return median_load(constants), median_load(owners)
+    ratio = statistics.median(o.rps / c.rps for o, c in zip(owners, constants, strict=True))
+    return median_load(constants), median_load(owners), ratio
 
 
 def median_load(loads: list[Load]) -> Load:
@@ -265,8 +268,8 @@ def measure_batch(
         if i >= 3:  # the first ones warm up
             times.append(elapsed)
     connection.close()
-    answers = msgspec.json.decode(data)["answers"]
-    assert len(answers) == len(cells)
+    # Checked, not kept: a million live objects would slow the collector below.
+    assert len(msgspec.json.decode(data)["answers"]) == len(cells)
     rounds = []
     for _ in range(6):  # warm like the server's index: the first round fills its caches
         start = time.perf_counter()
@@ -450,7 +453,7 @@ def main() -> None:
             assert status == 200, status  # compiles the alliance's index
             if have_wrk:
                 print(f"(a, b) wrk -t1 -c32, {args.rounds} rounds of {args.seconds} s", flush=True)
-                constant, owner = measure_load(
+                constant, owner, ratio = measure_load(
                     registry, baseline, script, args.seconds, args.rounds
                 )
             print("(c) owner:batch", flush=True)
@@ -461,14 +464,13 @@ def main() -> None:
     print()
     print("measure                                   figure            baseline / target")
     if have_wrk:
-        ratio = owner.rps / constant.rps
         print(
             f"(a) bare litestar endpoint, constant      {constant.rps:>9,.0f} req/s   "
             f"p50 {constant.p50_ms:.2f} ms, p99 {constant.p99_ms:.2f} ms"
         )
         print(
             f"(b) GET owner, {CELLS:,} full cells rotated  {owner.rps:>9,.0f} req/s   "
-            f"{ratio:.2f} of (a), target >= {OWNER_TARGET:.2f}: "
+            f"{ratio:.2f} of (a) (median of the rounds' ratios), target >= {OWNER_TARGET:.2f}: "
             f"{'met' if ratio >= OWNER_TARGET else 'NOT MET'}; p50 {owner.p50_ms:.2f} ms, "
             f"p99 {owner.p99_ms:.2f} ms; non-2xx/errors {owner.bad + constant.bad}"
         )
