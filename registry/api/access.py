@@ -19,6 +19,16 @@ def live(request: Request[Any, Any, Any]) -> Live:
 def authorize(request: Request[Any, Any, Any], action: Action, alliance: str) -> Principal:
     """The token's holder, once it may do `action` on `alliance` (else 401/403/404)."""
     state = live(request)
-    principal = state.principal(request.headers.get("authorization"))
+    principal = state.principal(authorization(request))
     state.allow(principal, action, alliance)
     return principal
+
+
+def authorization(request: Request[Any, Any, Any]) -> str | None:
+    """The Authorization header, read off the ASGI scope (whose header names are
+    lower case): building litestar's Headers costs more than the owner answer."""
+    for name, value in request.scope["headers"]:
+        if name == b"authorization":
+            text: str = value.decode("latin-1")
+            return text
+    return None

@@ -13,7 +13,7 @@ from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from registry.access import Principal
-from registry.api.access import authorize, live
+from registry.api.access import authorization, authorize, live
 from registry.api.openapi import DocumentsBody, problems
 from registry.api.problems import ApiError, document_errors
 from registry.load import LoadResult, decode_text
@@ -75,7 +75,7 @@ class DocumentController(Controller):
     @get("/", summary="The alliances this token can see", responses=problems())
     async def list_alliances(self, request: Request[Any, Any, Any]) -> list[AllianceSummary]:
         state = live(request)
-        principal = state.principal(request.headers.get("authorization"))
+        principal = state.principal(authorization(request))
         return [
             AllianceSummary(name, revision, alliance_etag(revision))
             for name, revision in sorted(state.revisions.items())
@@ -302,7 +302,7 @@ def _writer(request: Request[Any, Any, Any], alliance: str, kind: str | None) ->
     """A token that may write to the alliance. A new alliance is visible only to the
     tokens that may create it: an admin, or a manager of that name."""
     state = live(request)
-    principal = state.principal(request.headers.get("authorization"))
+    principal = state.principal(authorization(request))
     if kind is not None and kind not in KINDS:
         raise ApiError(404, f"no kind '{kind}'; the kinds are {', '.join(KINDS)}")
     if alliance in state.revisions:

@@ -23,6 +23,8 @@ from registry.resolve import OwnerIndex
 from registry.rules import audit
 from registry.store import Store
 
+MAX_HOLDERS = 10_000
+
 
 @dataclass
 class View:
@@ -49,6 +51,9 @@ class Live:
         self.principals: dict[str, Principal] = {}
         self.revisions: dict[str, int] = {}
         self._views: dict[str, View] = {}
+        # Authorization header -> its holder, for this generation: the SHA-256 of a
+        # token need not be taken again on every request.
+        self._holders: dict[str, Principal] = {}
         self._lock = threading.Lock()
 
     def refresh(self) -> None:
@@ -57,14 +62,21 @@ class Live:
             with self._lock:
                 self.principals = self.store.principals()
                 self.revisions = self.store.alliances()
+                self._holders = {}
                 self.generation = generation
 
     def principal(self, authorization: str | None) -> Principal:
         """The holder of the request's bearer token; 401 for none, a revoked or an
         unknown one (the three are not told apart)."""
         self.refresh()
-        scheme, _, secret = (authorization or "").partition(" ")
-        found = self.principals.get(digest(secret.strip())) if scheme.lower() == "bearer" else None
+        header = authorization or ""
+        found = self._holders.get(header)
+        if found is None:
+            scheme, _, secret = header.partition(" ")
+            if scheme.lower() == "bearer":
+                found = self.principals.get(digest(secret.strip()))
+            if found is not None and len(self._holders) < MAX_HOLDERS:
+                self._holders[header] = found
         if found is None:
             raise ApiError(
                 401,
