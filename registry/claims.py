@@ -268,8 +268,9 @@ def change_days(bundle: Bundle) -> list[dt.date]:
 
 def window_cuts(bundle: Bundle, as_of: dt.date, horizon: dt.timedelta) -> list[dt.date]:
     """`as_of`, then every change day in (as_of, as_of + horizon]."""
-    # A horizon of whole days plus a part (P1DT12H) reaches no further whole day.
-    end = as_of + dt.timedelta(days=horizon.days)
+    # A horizon of whole days plus a part (P1DT12H) reaches no further whole day;
+    # one that runs past the calendar's last day stops there.
+    end = as_of + min(dt.timedelta(days=horizon.days), dt.date.max - as_of)
     return [as_of, *(d for d in change_days(bundle) if as_of < d <= end)]
 
 
