@@ -25,7 +25,7 @@ from registry.bundle import Bundle
 from registry.model import KINDS, AnyDocument, dec_hook
 from registry.references import Located, Unchecked, assemble
 from registry.schema import kind_schema
-from registry.yamlnodes import Parsed, ParseError, parse_json, parse_yaml
+from registry.yamlnodes import Parsed, ParseError, lazy_json, parse_json, parse_yaml
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -125,6 +125,27 @@ def read_documents(texts: Iterable[tuple[str, str]], result: LoadResult) -> Docu
                 result.checked.append(document)
             else:
                 found.unchecked.append(Unchecked.of(parsed.data))
+    return found
+
+
+_STORED = msgspec.json.Decoder(AnyDocument, dec_hook=dec_hook)
+
+
+def read_stored(texts: Iterable[tuple[str, str]], result: LoadResult) -> Documents:
+    """Documents the registry stored after checking them, decoded straight into their
+    Structs: some five times faster than the checked path, which a document takes
+    only if it no longer decodes (a database edited by hand)."""
+    found = Documents()
+    for name, text in texts:
+        try:
+            document = _STORED.decode(text)
+        except msgspec.DecodeError:
+            found += read_documents([(name, text)], result)
+            continue
+        result.documents += 1
+        found.located.append(Located(document, name, lazy_json(text)))
+        found.parsed_files.add(name)
+        result.checked.append(document)
     return found
 
 

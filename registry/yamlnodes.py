@@ -340,6 +340,11 @@ def _as_yaml(text: str) -> str:
     return text.replace("\t", " ")
 
 
+def lazy_json(text: str) -> Parsed:
+    """One JSON document known to parse, whose positions are found only if asked."""
+    return _LazyParsed(None, text, None)
+
+
 class _LazyParsed(Parsed):
     """A JSON document whose positions are found only when something asks."""
 

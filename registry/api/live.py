@@ -18,7 +18,7 @@ from registry.access import Action, Principal, digest
 from registry.api.problems import ApiError
 from registry.bundle import Bundle
 from registry.findings import Report
-from registry.load import load_texts
+from registry.load import LoadResult, bundle_documents, read_stored
 from registry.resolve import OwnerIndex
 from registry.rules import audit
 from registry.store import Store
@@ -111,9 +111,10 @@ class Live:
         if snapshot is None:
             raise ApiError(404, f"no alliance '{alliance}'")
         revision, documents = snapshot
-        result = load_texts((f"{d.ref}.json", d.body) for d in documents)
-        bundle = result.bundles.get(alliance)
-        if bundle is None:  # only a forced or out-of-band write could leave this
+        result = LoadResult()
+        stored = read_stored(((f"{d.ref}.json", d.body) for d in documents), result)
+        bundle = bundle_documents(stored, result).bundles.get(alliance)
+        if bundle is None:  # only a database edited by hand could leave this
             raise ApiError(
                 500, f"the stored documents of '{alliance}' do not load: {result.errors[:3]}"
             )

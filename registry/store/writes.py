@@ -18,7 +18,14 @@ from typing import Literal
 import msgspec
 
 from registry.bundle import Bundle
-from registry.load import Documents, LoadError, LoadResult, bundle_documents, read_documents
+from registry.load import (
+    Documents,
+    LoadError,
+    LoadResult,
+    bundle_documents,
+    read_documents,
+    read_stored,
+)
 from registry.messages import json_path
 from registry.model import Alliance, PolicySet, to_builtins
 from registry.plan import Plan, plan
@@ -138,7 +145,7 @@ def write(
         if not result.errors:
             _check_preconditions(request, draft.revision, draft.documents, sent.located)
         writes = _writes(request, draft.documents, sent.located)
-        stored = read_documents(
+        stored = read_stored(
             ((f"{d.ref}.json", d.body) for d in draft.documents.values()), LoadResult()
         )
         old = _bundle(stored, request.alliance)
