@@ -66,14 +66,15 @@ def audit_arranged(
     findings += _document_findings(bundle, as_of, used)
     findings = [f for f in findings if f.severity != "off"]
     findings.sort(key=Finding.sort_key)
-    owned = waived = 0
-    for box, lid in arrangement.leaves:
-        signature = signatures[lid]
-        if signature.owned or signature.waived:
-            cells = box_cells(box)
-            owned += cells if signature.owned else 0
-            waived += cells if signature.waived else 0
-    summary = Summary(cells=bundle.space.cells, owned=owned, waived_cells=waived)
+    # The leaves partition the space and most are owned: count the others.
+    unowned = sum(box_cells(box) for box, lid in arrangement.leaves if not signatures[lid].owned)
+    summary = Summary(
+        cells=bundle.space.cells,
+        owned=bundle.space.cells - unowned,
+        waived_cells=sum(
+            box_cells(box) for box, lid in arrangement.leaves if signatures[lid].waived
+        ),
+    )
     for finding in findings:
         setattr(summary, finding.severity, getattr(summary, finding.severity) + 1)
     return Report(
