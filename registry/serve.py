@@ -62,19 +62,16 @@ def demo(settings: Settings) -> tuple[Settings, str]:
     if "REGISTRY_DATABASE_URL" not in os.environ and url == Settings().database_url:
         url = f"sqlite:///{tempfile.mkdtemp(prefix='registry-demo-')}/registry.db"
     settings = msgspec.structs.replace(settings, database_url=url)
-    store = Store(url)
-    try:
+    scopes: list[tuple[Role, str | None, str | None]] = [
+        ("admin", None, None),
+        ("manager", DEMO_ALLIANCE, None),
+        ("auditor", DEMO_ALLIANCE, None),
+        ("resolver", DEMO_ALLIANCE, None),
+        ("partner", DEMO_ALLIANCE, DEMO_PARTNER),
+    ]
+    with Store(url) as store:
         alliances = seed(store, [examples_dir()])
-        scopes: list[tuple[Role, str | None, str | None]] = [
-            ("admin", None, None),
-            ("manager", DEMO_ALLIANCE, None),
-            ("auditor", DEMO_ALLIANCE, None),
-            ("resolver", DEMO_ALLIANCE, None),
-            ("partner", DEMO_ALLIANCE, DEMO_PARTNER),
-        ]
         tokens = {role: store.create_token(role, a, p, f"demo {role}")[1] for role, a, p in scopes}
-    finally:
-        store.close()
     return settings, _banner(settings, alliances, tokens)
 
 
@@ -146,22 +143,16 @@ def token_create(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"registry: {problem}", file=sys.stderr)
         return 2
-    store = _store(args)
-    try:
+    with _store(args) as store:
         token_id, secret = store.create_token(args.role, args.alliance, args.partner, args.name)
-    finally:
-        store.close()
     print(f"token {token_id} ({args.role}); it is shown only now:", file=sys.stderr)
     print(secret)
     return 0
 
 
 def token_revoke(args: argparse.Namespace) -> int:
-    store = _store(args)
-    try:
+    with _store(args) as store:
         done = store.revoke_token(args.id)
-    finally:
-        store.close()
     if not done:
         print(f"registry: no token {args.id} in force", file=sys.stderr)
         return 2
@@ -170,11 +161,8 @@ def token_revoke(args: argparse.Namespace) -> int:
 
 
 def token_list(args: argparse.Namespace) -> int:
-    store = _store(args)
-    try:
+    with _store(args) as store:
         rows = store.tokens()
-    finally:
-        store.close()
     for row in rows:
         scope = "/".join(x for x in (row.alliance, row.partner) if x) or "every alliance"
         state = f"revoked {row.revoked}" if row.revoked else "in force"
@@ -183,11 +171,8 @@ def token_list(args: argparse.Namespace) -> int:
 
 
 def log_verify(args: argparse.Namespace) -> int:
-    store = _store(args)
-    try:
+    with _store(args) as store:
         found = store.verify(args.alliance)
-    finally:
-        store.close()
     if args.alliance is not None and args.alliance not in found:
         print(f"registry: no alliance '{args.alliance}' in the database", file=sys.stderr)
         return 2

@@ -251,21 +251,11 @@ class DocumentController(Controller):
         dry_run: DryRunParam = False,
         as_of: AsOfParam = None,
     ) -> Outcome:
-        principal = _writer(request, alliance, None)
-        return await _write(
-            request,
-            principal,
-            WriteRequest(
-                alliance,
-                [await _text(request)],
-                deletes=list(delete_refs or []),
-                alliance_etag=if_match,
-                force=force,
-                dry_run=dry_run,
-                as_of=as_of,
-            ),
-            "apply",
-        )
+        asked = WriteRequest(
+            alliance, deletes=list(delete_refs or []), alliance_etag=if_match, force=force,
+            dry_run=dry_run, as_of=as_of,
+        )  # fmt: skip
+        return await _write_bundle(request, asked, "apply")
 
     @post(
         "/{alliance:str}/plan",
@@ -282,20 +272,19 @@ class DocumentController(Controller):
         delete_refs: Annotated[list[str] | None, QueryParameter(name="delete")] = None,
         as_of: AsOfParam = None,
     ) -> Outcome:
-        principal = _writer(request, alliance, None)
-        return await _write(
-            request,
-            principal,
-            WriteRequest(
-                alliance,
-                [await _text(request)],
-                deletes=list(delete_refs or []),
-                force=True,
-                dry_run=True,
-                as_of=as_of,
-            ),
-            "plan",
+        asked = WriteRequest(
+            alliance, deletes=list(delete_refs or []), force=True, dry_run=True, as_of=as_of
         )
+        return await _write_bundle(request, asked, "plan")
+
+
+async def _write_bundle(
+    request: Request[Any, Any, Any], asked: WriteRequest, action: str
+) -> Outcome:
+    """apply and plan: the body is a bundle of documents for the alliance."""
+    principal = _writer(request, asked.alliance, None)
+    asked.texts = [await _text(request)]
+    return await _write(request, principal, asked, action)
 
 
 def _writer(request: Request[Any, Any, Any], alliance: str, kind: str | None) -> Principal:

@@ -87,6 +87,12 @@ class Store:
         self._probe_cursor: Any = None
         self._probe_lock = threading.Lock()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         with self._probe_lock:
             if self._probe is not None:

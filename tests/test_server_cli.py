@@ -1,0 +1,159 @@
+"""The server door's commands: `registry token`, `registry log verify`, and
+`registry serve --demo` as a user runs it (a real process, polled, never slept on)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from registry.access import digest
+from registry.store import Store
+from tests.live import _environment, free_port, registry_command
+
+ROLE_LINE = re.compile(r"^  (admin|manager|auditor|resolver|partner) +(ar_\S+)$", re.M)
+
+
+def test_token_create_list_and_revoke(seeded: Store, database_url: str) -> None:
+    made = registry_command(
+        "token", "create", "--role", "auditor", "--alliance", "metro-home", "--name", "ines",
+        database_url=database_url,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.strip()
+    assert secret.startswith("ar_") and len(secret) == 46
+    assert made.stderr == "token 1 (auditor); it is shown only now:\n"
+    assert seeded.principals()[digest(secret)].role == "auditor"
+
+    listed = registry_command("token", "list", database_url=database_url)
+    row = listed.stdout.strip().split("\t")
+    assert (row[0], row[1], row[2], row[3], row[5]) == (
+        "1",
+        "auditor",
+        "metro-home",
+        "ines",
+        "in force",
+    )
+
+    revoked = registry_command("token", "revoke", "1", database_url=database_url)
+    assert (revoked.returncode, revoked.stdout) == (0, "token 1 revoked\n")
+    assert digest(secret) not in seeded.principals()
+    again = registry_command("token", "revoke", "1", database_url=database_url)
+    assert (again.returncode, again.stderr) == (2, "registry: no token 1 in force\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--role", "manager"], "a manager token belongs to one alliance; add --alliance"),
+        (
+            ["--role", "admin", "--alliance", "metro-home"],
+            "an admin token holds every alliance; leave out --alliance and --partner",
+        ),
+        (
+            ["--role", "partner", "--alliance", "metro-home"],
+            "a partner token edits its own Partner document; add --partner",
+        ),
+        (
+            ["--role", "auditor", "--alliance", "metro-home", "--partner", "fastnet"],
+            "--partner is only for partner tokens",
+        ),
+    ],
+)
+def test_token_create_refuses_a_bad_scope(
+    store: Store, database_url: str, args: list[str], message: str
+) -> None:
+    made = registry_command("token", "create", *args, database_url=database_url)
+    assert (made.returncode, made.stdout, made.stderr) == (2, "", f"registry: {message}\n")
+    assert store.tokens() == []
+
+
+def test_log_verify_exit_codes(seeded: Store, database_url: str) -> None:
+    intact = registry_command("log", "verify", database_url=database_url)
+    assert (intact.returncode, intact.stdout) == (0, "metro-home: intact\n")
+    unknown = registry_command("log", "verify", "--alliance", "nowhere", database_url=database_url)
+    assert (unknown.returncode, unknown.stderr) == (
+        2, "registry: no alliance 'nowhere' in the database\n"
+    )  # fmt: skip
+    with seeded.engine.begin() as connection:
+        connection.execute(text("UPDATE changes SET actor = 'someone else'"))
+    tampered = registry_command("log", "verify", database_url=database_url)
+    assert tampered.returncode == 1
+    assert tampered.stdout == (
+        "metro-home: 1 problem(s)\n"
+        "  metro-home entry 1 (revision 1): its content does not match its hash\n"
+    )
+
+
+def test_serve_demo_prints_working_tokens_and_serves_the_examples(tmp_path: Path) -> None:
+    """The README's main job: every printed token works, the three curl calls answer."""
+    port = free_port()
+    log = tmp_path / "demo.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "registry", "serve", "--demo", "--port", str(port),
+             "--log-level", "warning"],
+            stdout=out, stderr=subprocess.STDOUT, env=_environment(), cwd=tmp_path,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, server, log)
+        banner = log.read_text()
+        tokens = dict(ROLE_LINE.findall(banner))
+        assert sorted(tokens) == ["admin", "auditor", "manager", "partner", "resolver"]
+        assert "Alliances: co-branded-card, condominium, franchise, roaming, triple-play" in banner
+        assert not (tmp_path / "registry.db").exists()  # the demo keeps out of ./registry.db
+
+        def get(path: str, role: str) -> httpx.Response:
+            return httpx.get(base + path, headers={"Authorization": f"Bearer {tokens[role]}"})
+
+        owner = get(
+            "/v1/alliances/triple-play/owner?category=refund&region=north&channel=web&at=2026-11-22",
+            "resolver",
+        ).json()
+        assert (owner["status"], owner["owner"]) == (
+            "owned", {"partner": "metro", "contract": "metro-care"}
+        )  # fmt: skip
+        audit = get("/v1/alliances/triple-play/audit?asOf=2026-11-22", "auditor").json()
+        assert (audit["alliance"], audit["summary"]["error"]) == ("triple-play", 0)
+        partners = (Path(__file__).parents[1] / "examples/triple-play/partners.yaml").read_bytes()
+        planned = httpx.post(
+            base + "/v1/alliances/triple-play/apply?dryRun=true",
+            content=partners,
+            headers={"Authorization": f"Bearer {tokens['manager']}",
+                     "Content-Type": "application/yaml"},
+        )  # fmt: skip
+        assert planned.status_code == 200, planned.text
+        assert (planned.json()["applied"], planned.json()["revision"]) == (False, 1)
+        listed = get("/v1/alliances", "admin").json()
+        assert [a["name"] for a in listed] == [
+            "co-branded-card", "condominium", "franchise", "roaming", "triple-play"
+        ]  # fmt: skip
+        assert get("/v1/alliances/roaming/audit", "auditor").status_code == 404
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def _wait_healthy(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    """Poll /health; between polls wait on the process, which returns at once if it
+    has exited (as tests/live.py does)."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        try:
+            server.wait(timeout=0.05)
+        except subprocess.TimeoutExpired:
+            continue
+        pytest.fail(f"registry serve --demo exited: {log.read_text()}")
+    pytest.fail(f"registry serve --demo never became healthy: {log.read_text()}")
