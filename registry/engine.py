@@ -118,6 +118,30 @@ class Arrangement:
         leads; the owner index walks these inline, as `label_at` does."""
         return list(zip(self._dim, self._depth, self._branch, strict=True))
 
+    def project(self, lo: int, hi: int) -> Arrangement:
+        """The arrangement as the claims `lo <= c < hi` alone see it, numbered from
+        0: the same leaves and split tree, each label cut to those claims. Of an
+        arrangement of two claim sets (a plan's two versions) each set's own."""
+        ids: dict[frozenset[int], int] = {}
+        out = Arrangement(self.axes, _dim=self._dim, _depth=self._depth)
+        relabel = []
+        for label in self.labels:
+            cut = frozenset(c - lo for c in label if lo <= c < hi)
+            lid = ids.get(cut)
+            if lid is None:
+                lid = ids[cut] = len(out.labels)
+                out.labels.append(cut)
+            relabel.append(~lid)
+        out.leaves = [(box, ~relabel[lid]) for box, lid in self.leaves]
+        out.root = self.root if self.root >= 0 else relabel[~self.root]
+        out._branch = [
+            {m: r if r >= 0 else relabel[~r] for m, r in branch.items()} for branch in self._branch
+        ]
+        out._parts = [
+            [(span, r if r >= 0 else relabel[~r]) for span, r in parts] for parts in self._parts
+        ]
+        return out
+
     def labels_in(self, box: Box) -> set[int]:
         """The label ids found anywhere inside a box."""
         found: set[int] = set()

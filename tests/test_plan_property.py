@@ -2,9 +2,9 @@
 it (a contract dropped, handed to another partner, ended, given up or given an
 `except`, a claim copied to another contract), every cell compared.
 
-The owner moves come from an arrangement clipped to the changed claims' box;
-the oracle knows nothing of boxes, so a cell moving outside that box, or one
-missed inside it, shows up here.
+The plan arranges both versions at once and reads each version's audit and the
+owner moves off that one arrangement: each audit must equal the version's audit
+alone, and the moves the oracle's owners cell by cell.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from oracle import Cell, Oracle
 from test_engine_property import DATES, Case, cases
 
 from registry.findings import Finding
-from registry.plan import OwnerMove, plan
-from registry.rules import audit
+from registry.plan import OwnerMove, _arrange_both, plan
+from registry.rules import audit, audit_arranged, compile_for_audit
 
 
 @st.composite
@@ -90,8 +90,16 @@ def test_plan_matches_the_oracle(pair: tuple[Case, Case]) -> None:
             want[cell] = owners
     assert result.moves is not None
     assert move_cells(before, result.moves) == want
-    # Findings: those of the two audits, one against the other.
-    was, now = audit(old, as_of).findings, audit(new, as_of).findings
+    # Each version's audit read off the joint arrangement is its audit alone,
+    # summary included; the plan's findings are the one against the other.
+    reports = audit(old, as_of), audit(new, as_of)
+    compiled = compile_for_audit(old, as_of), compile_for_audit(new, as_of)
+    both = _arrange_both(compiled[0], compiled[0].atoms, compiled[1], compiled[1].atoms)
+    offset = len(compiled[0].claims)
+    halves = both.project(0, offset), both.project(offset, offset + len(compiled[1].claims))
+    for report, half, version in zip(reports, halves, compiled, strict=True):
+        assert audit_arranged(version, half, as_of) == report
+    was, now = reports[0].findings, reports[1].findings
     old_keys, new_keys = {_key(f) for f in was}, {_key(f) for f in now}
     assert result.added == [f for f in now if _key(f) not in old_keys]
     assert result.removed == [f for f in was if _key(f) not in new_keys]
