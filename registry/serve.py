@@ -91,7 +91,7 @@ def _banner(settings: Settings, alliances: dict[str, int], tokens: dict[Role, st
         f'"{base}/v1/alliances/{a}/owner?category=refund&region=north&channel=web"',
         f'  curl -H "Authorization: Bearer $TOKEN" "{base}/v1/alliances/{a}/audit"',
         f'  curl -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/yaml" '
-        f'--data-binary @examples/{a}/partners.yaml "{base}/v1/alliances/{a}/apply?dryRun=true"',
+        f'--data-binary @examples/{a}/contracts.yaml "{base}/v1/alliances/{a}/apply?dryRun=true"',
         "",
         f"Auditor's page: {base}/ui/ (sign in with the auditor token)",
         f"API description: {base}/schema   health: {base}/health",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import REPO
 from sqlalchemy import text
 
 from registry.access import digest
@@ -113,24 +115,23 @@ def test_serve_demo_prints_working_tokens_and_serves_the_examples(tmp_path: Path
         def get(path: str, role: str) -> httpx.Response:
             return httpx.get(base + path, headers={"Authorization": f"Bearer {tokens[role]}"})
 
-        owner = get(
-            "/v1/alliances/triple-play/owner?category=refund&region=north&channel=web&at=2026-11-22",
-            "resolver",
-        ).json()
+        # The README's three calls, run by the shell as a reader pastes them (the
+        # admin's token in $TOKEN, from the repository's root), on this test's port.
+        owner, audit, planned = (json.loads(call) for call in readme_calls(base, tokens["admin"]))
         assert (owner["status"], owner["owner"]) == (
             "owned", {"partner": "metro", "contract": "metro-care"}
         )  # fmt: skip
-        audit = get("/v1/alliances/triple-play/audit?asOf=2026-11-22", "auditor").json()
-        assert (audit["alliance"], audit["summary"]["error"]) == ("triple-play", 0)
-        partners = (Path(__file__).parents[1] / "examples/triple-play/partners.yaml").read_bytes()
-        planned = httpx.post(
-            base + "/v1/alliances/triple-play/apply?dryRun=true",
-            content=partners,
-            headers={"Authorization": f"Bearer {tokens['manager']}",
-                     "Content-Type": "application/yaml"},
+        assert (owner["query"], owner["face"]["partner"]) == (
+            {"category": "refund", "region": "north", "channel": "web"}, "metro"
         )  # fmt: skip
-        assert planned.status_code == 200, planned.text
-        assert (planned.json()["applied"], planned.json()["revision"]) == (False, 1)
+        assert (audit["alliance"], audit["summary"]["error"]) == ("triple-play", 0)
+        assert (planned["applied"], planned["revision"]) == (False, 1)
+        assert {d["ref"] for d in planned["documents"]} == {
+            "Contract/" + name for name in (
+                "callwave-phone", "callwave-phone-north-legacy", "fastnet-internet",
+                "fastnet-phone-north", "fieldforce-installation", "metro-care", "skyview-tv",
+            )
+        }  # fmt: skip
         listed = get("/v1/alliances", "admin").json()
         assert [a["name"] for a in listed] == [
             "co-branded-card", "condominium", "franchise", "roaming", "triple-play"
@@ -139,6 +140,23 @@ def test_serve_demo_prints_working_tokens_and_serves_the_examples(tmp_path: Path
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def readme_calls(base: str, token: str) -> list[str]:
+    """Run each `curl` command of the README's set-up section with bash, from the
+    repository's root, and return what each printed."""
+    readme = (REPO / "README.md").read_text()
+    calls = re.findall(r"^    (curl .*?[^\\])$", readme.replace("\\\n", " "), re.M)
+    assert len(calls) == 3, calls
+    printed = []
+    for call in calls:
+        done = subprocess.run(
+            ["bash", "-c", call.replace("http://127.0.0.1:8765", base)],
+            cwd=REPO, env={"TOKEN": token, "PATH": "/usr/bin:/bin"},
+            capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        printed.append(done.stdout)
+    return printed
 
 
 def _wait_healthy(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
