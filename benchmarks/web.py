@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 import datetime as dt
+import logging
 import statistics
 import tempfile
 import time
@@ -37,6 +38,9 @@ from registry.serve import seed
 from registry.settings import Settings
 from registry.store import Store
 from registry.web import matrix
+
+# The test client logs every request at INFO: keep the figures readable.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 AS_OF = dt.date(2026, 11, 25)
 ALLIANCE = "synth-large"
