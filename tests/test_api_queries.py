@@ -10,11 +10,15 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from litestar import Litestar
+from litestar._parsers import parse_query_string
 from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
 from sqlalchemy import text
 
+from registry.api.queries import split_plain_query
 from registry.store import Store
 from tests.apitools import (
     AS_OF,
@@ -177,9 +181,9 @@ def test_owner_batch(client: Client, tokens: dict[str, str]) -> None:
         ],
     }
     # Each answer is the one GET .../owner gives.
-    for query, given in zip(queries, r.json()["answers"], strict=True):
+    for query, single in zip(queries, r.json()["answers"], strict=True):
         params = {**query["where"], "at": query.get("at", AS_OF)}
-        assert client.get(f"{A}/owner", params=params, headers=resolver).json() == given
+        assert client.get(f"{A}/owner", params=params, headers=resolver).json() == single
     # Without `at` anywhere: today.
     r = client.post(f"{A}/owner:batch", headers=resolver, json={"queries": queries[:1]})
     assert r.json()["answers"][0]["at"] in today()
@@ -478,3 +482,16 @@ def test_openapi_lists_every_route(client: Client) -> None:
             if handler.resolve_include_in_schema():
                 served = set(handler.http_methods) - {"OPTIONS", "HEAD"}
                 assert served <= paths.get(path, set()), path
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(st.text(alphabet="ab=&%+;é 0", max_size=24))
+def test_the_owner_routes_query_split_equals_litestars_parser(text: str) -> None:
+    """GET owner splits a plain query string itself: it must read every one exactly as
+    litestar's parser does, and hand the others to it."""
+    raw = text.encode()
+    split = split_plain_query(raw)
+    if split is None:
+        assert not raw.isascii() or b"%" in raw or b"+" in raw
+    else:
+        assert split == dict(parse_query_string(raw))

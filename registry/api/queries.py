@@ -123,16 +123,21 @@ class QueryController(Controller):
 
 
 def _query(request: Request[Any, Any, Any]) -> dict[str, str]:
-    """The query parameters, the last of a repeated one winning. A plain query (the
-    usual `category=refund&region=north`) is split here; one with escapes, `+` or
-    non-ASCII bytes goes through litestar's parser, which this split equals."""
-    raw: bytes = request.scope.get("query_string", b"")
+    """The query parameters, the last of a repeated one winning."""
+    plain = split_plain_query(request.scope.get("query_string", b""))
+    return dict(request.query_params.items()) if plain is None else plain
+
+
+def split_plain_query(raw: bytes) -> dict[str, str] | None:
+    """A plain query (the usual `category=refund&region=north`) split as litestar's
+    parser (`urllib.parse.parse_qsl`) would, at a fraction of its cost; None for one
+    with escapes, `+` or non-ASCII bytes, which that parser must read."""
     if not raw.isascii() or b"%" in raw or b"+" in raw:
-        return dict(request.query_params.items())
+        return None
     query = {}
     for part in raw.decode().split("&"):
-        name, equals, value = part.partition("=")
-        if equals and value:  # as parse_qsl: a blank value or a bare name is no parameter
+        if part:  # as litestar's parser: a bare name is a blank value, an empty part none
+            name, _, value = part.partition("=")
             query[name] = value
     return query
 
