@@ -394,6 +394,12 @@ def plan_text(p: Plan) -> str:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    written = synth.write(args.out, args.preset, args.seed, args.defects)
+    try:
+        if args.defects < 0:
+            raise ValueError("no room for a negative count")
+        written = synth.write(args.out, args.preset, args.seed, args.defects)
+    except ValueError as error:
+        print(f"registry: --defects {args.defects}: {args.preset} has {error}", file=sys.stderr)
+        return EXIT_INVALID
     print(f"wrote {len(written)} file(s) to {args.out}")
     return EXIT_OK

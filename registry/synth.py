@@ -100,6 +100,13 @@ class _Space:
         self.leaves[dim][node] = n
         return n
 
+    def leaf_set(self, dim: str, nodes: list[str]) -> set[str]:
+        out: set[str] = set()
+        for node in nodes:
+            kids = self.children[dim].get(node)
+            out |= self.leaf_set(dim, kids) if kids else {node}
+        return out
+
     def cells(self, where: dict[str, list[str]]) -> int:
         return prod(sum(self.leaves[d][n] for n in where.get(d, self.roots[d])) for d in self.roots)
 
@@ -192,28 +199,53 @@ def _partition(space: _Space, preset: Preset, rng: random.Random) -> list[Piece]
 def _plant(
     pieces: list[Piece], space: _Space, partners: list[str], rng: random.Random, count: int
 ) -> list[dict[str, Any]]:
-    """Gaps (an extra `except`) and overlaps (another partner on part of a piece)."""
+    """Gaps (an extra `except`) and overlaps (another partner on part of a piece).
+
+    Each defect must be reported as one finding of exactly its region, so a piece whose
+    defect could merge with one planted before (into other maximal boxes) is passed
+    over."""
     planted: list[dict[str, Any]] = []
     candidates = [p for p in pieces if not p.excepts]
     rng.shuffle(candidates)
-    for i, piece in enumerate(candidates[:count]):
+    for piece in candidates:
+        if len(planted) == count:
+            break
         service = piece.where.get("service", space.roots["service"])[0]
         hole = {**piece.where, "service": [service]}
         owner = partners[piece.partner]
-        if i % 2 == 0:
-            piece.excepts.append({"service": [service]})
-            planted.append({"rule": "coverage-gap", "partners": [], "where": hole})
+        if len(planted) % 2 == 0:
+            defect = {"rule": "coverage-gap", "partners": [], "where": hole}
         else:
             other = partners[(piece.partner + 1) % len(partners)]
-            planted.append(
-                {
-                    "rule": "coverage-overlap",
-                    "partners": sorted([owner, other]),
-                    "where": hole,
-                    "intruder": other,
-                }
-            )
+            defect = {
+                "rule": "coverage-overlap",
+                "partners": sorted([owner, other]),
+                "where": hole,
+                "intruder": other,
+            }
+        if any(_would_merge(defect, d, space) for d in planted):
+            continue
+        if defect["rule"] == "coverage-gap":
+            piece.excepts.append({"service": [service]})
+        planted.append(defect)
+    if len(planted) < count:
+        # Fewer defects than asked would make the ground truth silently smaller.
+        raise ValueError(f"room for {len(planted)} defects at most, not {count}")
     return planted
+
+
+def _would_merge(one: dict[str, Any], other: dict[str, Any], space: _Space) -> bool:
+    """Whether two defects might show as other boxes than their own: those of one rule
+    and partner set unless their regions are disjoint in two dimensions or more (then
+    every box holding cells of both holds cells of neither)."""
+    if (one["rule"], one["partners"]) != (other["rule"], other["partners"]):
+        return False
+    disjoint = 0
+    for dim, roots in space.roots.items():
+        mine = space.leaf_set(dim, one["where"].get(dim, roots))
+        theirs = space.leaf_set(dim, other["where"].get(dim, roots))
+        disjoint += not mine & theirs
+    return disjoint < 2
 
 
 def _alliance(name: str, space: _Space) -> dict[str, Any]:

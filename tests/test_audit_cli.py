@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -13,6 +14,7 @@ from conftest import REPO
 from registry.cli import main
 
 TRIPLE = str(REPO / "examples" / "triple-play")
+RULES = REPO / "tests" / "examples" / "rules"
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -30,16 +32,22 @@ def test_audit_clean_example_exits_0(capsys: pytest.CaptureFixture[str]) -> None
     )
 
 
+@pytest.mark.parametrize(
+    ("preset", "seed", "defects"),
+    [("medium", 5, 6), ("medium", 1, 12)]
+    + [("small", seed, seed % 7 + 1) for seed in range(1, 31)],
+)
 def test_audit_defects_report_exactly_the_planted_ones(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], preset: str, seed: int, defects: int
 ) -> None:
-    assert main(["demo", "generate", "--preset", "small", "--seed", "3", "--out",
-                 str(tmp_path), "--defects", "4"]) == 0  # fmt: skip
+    assert main(["demo", "generate", "--preset", preset, "--seed", str(seed), "--out",
+                 str(tmp_path), "--defects", str(defects)]) == 0  # fmt: skip
     capsys.readouterr()
     code, out, _ = run(capsys, "audit", str(tmp_path), "--as-of", "2026-11-23", "--format", "json")
     assert code == 1
     (report,) = json.loads(out)
     truth = [json.loads(line) for line in (tmp_path / "defects.jsonl").read_text().splitlines()]
+    assert len(truth) == defects
     found = sorted(
         json.dumps([f["rule"], f["partners"], f["region"]], sort_keys=True)
         for f in report["findings"]
@@ -49,9 +57,48 @@ def test_audit_defects_report_exactly_the_planted_ones(
         json.dumps([d["rule"], d["partners"], d["where"]], sort_keys=True) for d in truth
     )
     assert found == planted
-    # An intruding partner has scope where the owner does not consult it: nothing else fires.
+    # An intruder has scope where the owner does not consult it: a gray zone of exactly
+    # the planted overlap's partners and region; nothing else fires.
+    gray = sorted(
+        json.dumps([f["partners"], f["region"]], sort_keys=True)
+        for f in report["findings"]
+        if f["rule"] == "gray-zone"
+    )
+    overlaps = sorted(
+        json.dumps([d["partners"], d["where"]], sort_keys=True)
+        for d in truth
+        if d["rule"] == "coverage-overlap"
+    )
+    assert gray == overlaps
     assert {f["rule"] for f in report["findings"]} <= {"coverage-gap", "coverage-overlap",
                                                        "gray-zone"}  # fmt: skip
+
+
+def test_demo_generate_is_deterministic(tmp_path: Path) -> None:
+    for out in ("one", "two"):
+        assert main(["demo", "generate", "--preset", "small", "--seed", "8", "--out",
+                     str(tmp_path / out), "--defects", "3"]) == 0  # fmt: skip
+    one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*.*")}
+    two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in (tmp_path / "two").rglob("*.*")}
+    assert one == two and Path("defects.jsonl") in one
+    assert main(["demo", "generate", "--preset", "small", "--seed", "9", "--out",
+                 str(tmp_path / "three"), "--defects", "3"]) == 0  # fmt: skip
+    three = (tmp_path / "three" / "defects.jsonl").read_bytes()
+    assert three != one[Path("defects.jsonl")]
+
+
+def test_demo_generate_refuses_more_defects_than_it_has_room_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "demo", "generate", "--preset", "small", "--out",
+                       str(tmp_path), "--defects", "100000")  # fmt: skip
+    assert code == 2
+    assert re.fullmatch(
+        r"registry: --defects 100000: small has room for \d+ defects at most, not 100000\n", err
+    ), err
+    assert not (tmp_path / "defects.jsonl").exists()
+    code, _, err = run(capsys, "demo", "generate", "--out", str(tmp_path), "--defects", "-1")
+    assert (code, err) == (2, "registry: --defects -1: small has no room for a negative count\n")
 
 
 def test_audit_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -115,16 +162,94 @@ def test_owner_unknown_node_lists_choices(capsys: pytest.CaptureFixture[str]) ->
     assert err == ("registry: --where region: unknown region 'nrth' (did you mean 'north'?)\n")
 
 
-def test_plan_shows_owner_moves(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_owner_unknown_node_without_a_close_one_lists_the_choices(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(capsys, "owner", TRIPLE, "--where", "region=atlantis")
+    assert (code, out) == (2, "")
+    assert err == (
+        "registry: --where region: unknown region 'atlantis'; "
+        "choose from: north, south, east, west\n"
+    )
+    code, _, err = run(capsys, "owner", TRIPLE, "--where", "planet=mars")
+    assert code == 2
+    assert err.startswith("registry: --where planet: unknown dimension 'planet'")
+    assert "category, region, channel" in err
+
+
+def test_owner_text_for_an_owned_cell_and_a_conflict(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "owner", TRIPLE, "--where", "category=refund", "--where",
+                       "region=north", "--where", "channel=web", "--at", "2026-11-22")  # fmt: skip
+    assert code == 0
+    assert out == (
+        "triple-play: category=refund, region=north, channel=web on 2026-11-22: "
+        "owned by metro (contract metro-care)\n"
+        "  face: metro\n"
+        "  escalate after PT4H: contact duty-manager email care-duty@metrohome.example\n"
+        "  escalate after P1D: contact account-director email partners@metrohome.example\n"
+        "  escalate after P2D: authority board email board@metrohome.example\n"
+    )
+    overlap = sorted(str(p) for p in (RULES / "coverage-overlap" / "fail").glob("*.yaml"))
+    code, out, _ = run(capsys, "owner", *overlap, "--where", "category=refund",
+                       "--at", "2026-11-22")  # fmt: skip
+    assert code == 0
+    assert out == (
+        "metro-home: category=refund on 2026-11-22: conflict; candidates: fastnet, metro\n"
+        "  face: metro\n"
+        "  escalate after PT0S: authority board email board@metro.example\n"
+    )
+
+
+def test_audit_policy_file_sets_severities(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gap = _on_demand_gap(tmp_path)
+    lenient = tmp_path / "lenient.yaml"
+    lenient.write_text(
+        "apiVersion: alliance-registry/v1\nkind: PolicySet\nmetadata: {name: lenient}\n"
+        "spec:\n  rules:\n    coverage-gap: {severity: warning}\n"
+    )
+    code, out, _ = run(capsys, "audit", str(gap), "--as-of", "2026-11-22")
+    assert code == 1 and "  coverage-gap (error): 1\n" in out
+    code, out, _ = run(capsys, "audit", str(gap), "--as-of", "2026-11-22", "--policy", str(lenient))
+    assert code == 0
+    assert out.splitlines()[:3] == [
+        "triple-play: as of 2026-11-22 (horizon P90D): 368 of 400 cells owned; 0 error(s), "
+        "1 warning(s), 0 info; 16 waived cell(s)",
+        "  coverage-gap (warning): 1",
+        "    - no partner is accountable for 16 cells",
+    ]
+    assert run(capsys, "audit", str(gap), "--as-of", "2026-11-22", "--policy", str(lenient),
+               "--fail-on", "warning")[0] == 1  # fmt: skip
+
+
+def test_plan_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "plan", TRIPLE, str(_on_demand_gap(tmp_path)),
+                       "--as-of", "2026-11-22")  # fmt: skip
+    assert code == 1
+    assert out == (
+        "triple-play as of 2026-11-22: 1 finding(s) added, 0 removed\n"
+        "  + coverage-gap (error): no partner is accountable for 16 cells [category=on-demand]\n"
+        "  owners: 16 cell(s) in 1 box(es) change owner\n"
+        "    category=on-demand: skyview -> nobody (16 cells)\n"
+    )
+
+
+def _on_demand_gap(tmp_path: Path) -> Path:
+    """triple-play with SkyView giving up on-demand TV, which nobody takes over."""
     new = tmp_path / "triple-play"
     shutil.copytree(TRIPLE, new)
     contracts = new / "contracts.yaml"
     text = contracts.read_text()
-    # SkyView gives up on-demand TV, which nobody takes over.
     contracts.write_text(text.replace(
         "  accountable:\n    - where: {category: [tv]}\n",
         "  accountable:\n    - where: {category: [tv]}\n      except: [{category: [on-demand]}]\n",
     ))  # fmt: skip
+    return new
+
+
+def test_plan_shows_owner_moves(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    new = _on_demand_gap(tmp_path)
     code, out, _ = run(capsys, "plan", TRIPLE, str(new), "--as-of", "2026-11-22",
                        "--format", "json")  # fmt: skip
     assert code == 1
