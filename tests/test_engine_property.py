@@ -425,7 +425,7 @@ def check_answer(oracle: Oracle, index: OwnerIndex, query: dict[str, str], day: 
 queries = st.lists(st.dictionaries(st.sampled_from(DIMENSIONS), st.integers(0, 99)), max_size=6)
 
 
-@settings(max_examples=250, deadline=None, derandomize=True)
+@settings(max_examples=500, deadline=None, derandomize=True)
 @given(cases(), queries)
 def test_owner_matches_the_oracle(case: Case, picks: list[dict[str, int]]) -> None:
     bundle = case.bundle()
