@@ -517,6 +517,13 @@ def test_428_an_existing_document_needs_if_match(
 # -- 413 ------------------------------------------------------------------------------
 
 
+def over_the_limit(limit: int) -> str:
+    return (
+        f"the request body is over the size limit of {limit:,} bytes; send fewer documents "
+        "or queries per request (the server's REGISTRY_MAX_BODY_BYTES sets it)"
+    )
+
+
 def test_413_a_body_over_the_limit(
     seeded: Store, database_url: str, tokens: dict[str, str]
 ) -> None:
@@ -527,11 +534,11 @@ def test_413_a_body_over_the_limit(
         r = small.post(
             f"{A}/apply", headers=headers, content=CABLENET_PARTNER.encode() + b" " * 200
         )
-        problem(r, 413, "the request body is over the size limit; send fewer documents per request")
+        problem(r, 413, over_the_limit(200))
         r = small.put(
             f"{A}/documents/Partner/cablenet", headers=headers, content=CABLENET_PARTNER + " " * 200
         )
-        problem(r, 413, "the request body is over the size limit; send fewer documents per request")
+        problem(r, 413, over_the_limit(200))
         # At the limit it is read.
         r = small.post(f"{A}/plan", headers=bearer(tokens["manager"]), content=b"[1]" + b" " * 197)
         problem(
@@ -549,7 +556,22 @@ def test_413_a_body_over_the_limit(
                 )
             ],
         )
+        # The JSON-body routes too: a batch of owner queries, a ticket.
+        resolver = {**bearer(tokens["resolver"]), "Content-Type": "application/json"}
+        big = b'{"queries": [' + b" " * 200 + b"]}"
+        for route in ("owner:batch", "tickets:route"):
+            r = small.post(f"{A}/{route}", headers=resolver, content=big)
+            problem(r, 413, over_the_limit(200))
     assert tables(seeded) == before
+
+
+def test_413_the_default_limit_is_5_mib(
+    client: TestClient[Litestar], tokens: dict[str, str]
+) -> None:
+    headers = {**bearer(tokens["manager"]), **YAML}
+    over = CABLENET_PARTNER.encode() + b"#" * (5 * 1024 * 1024)
+    r = client.post(f"{A}/apply?dryRun=true", headers=headers, content=over)
+    problem(r, 413, over_the_limit(5 * 1024 * 1024))
 
 
 # -- 422 ------------------------------------------------------------------------------

@@ -120,7 +120,11 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
                 errors.append(ProblemError(path, str(item.get("message", ""))))
     detail = exc.detail
     if exc.status_code == 413:
-        detail = "the request body is over the size limit; send fewer documents per request"
+        limit = request.app.request_max_body_size
+        detail = (
+            f"the request body is over the size limit of {limit:,} bytes; send fewer "
+            "documents or queries per request (the server's REGISTRY_MAX_BODY_BYTES sets it)"
+        )
     return respond(request, exc.status_code, detail, errors, exc.headers)
 
 
