@@ -482,6 +482,14 @@ def test_openapi_lists_every_route(client: Client) -> None:
             if handler.resolve_include_in_schema():
                 served = set(handler.http_methods) - {"OPTIONS", "HEAD"}
                 assert served <= paths.get(path, set()), path
+    # What handlers send themselves is described too: the owner answer, PUT's 201, ETags.
+    described = r.json()["paths"]
+    owner = described["/v1/alliances/{alliance}/owner"]["get"]["responses"]["200"]
+    assert owner["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Answer"}
+    one = described["/v1/alliances/{alliance}/documents/{kind}/{name}"]
+    assert {"200", "201", "412", "428"} <= set(one["put"]["responses"])
+    assert set(one["put"]["responses"]["200"]["headers"]) == {"ETag"}
+    assert set(one["get"]["responses"]["200"]["headers"]) == {"ETag", "X-Revision"}
 
 
 @settings(max_examples=500, deadline=None, derandomize=True)

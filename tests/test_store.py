@@ -13,6 +13,7 @@ from sqlalchemy import text
 from registry.access import Principal, digest
 from registry.store import DatabaseError, Store, StoredDocument, Write
 from registry.store.chain import DocumentChange
+from registry.store.database import BUSY_TIMEOUT_MS, is_sqlite
 from registry.store.writes import (
     AddsErrors,
     Forbidden,
@@ -281,6 +282,16 @@ def test_reopening_keeps_everything(seeded: Store, database_url: str) -> None:
         assert again.alliances() == {ALLIANCE: 1}
     finally:
         again.close()
+
+
+def test_sqlite_runs_in_wal_mode(store: Store, database_url: str) -> None:
+    """Readers (every request's freshness read) never wait on a writer, and a crash
+    mid-write leaves the last commit: SQLite keeps its write-ahead log."""
+    if not is_sqlite(database_url):
+        pytest.skip("a SQLite setting")
+    with store.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == BUSY_TIMEOUT_MS
 
 
 def test_a_newer_schema_is_refused(store: Store, database_url: str) -> None:

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.datastructures import ResponseHeader
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -46,6 +48,18 @@ IfMatch = Annotated[
         name="If-Match", description="the ETag last read; required to change a document"
     ),
 ]
+
+# Sent by the handlers themselves; declared here for the OpenAPI description only.
+ETAG_HEADER = ResponseHeader(
+    name="ETag",
+    description="the document's version tag, for If-Match on the next write",
+    documentation_only=True,
+)
+REVISION_HEADER = ResponseHeader(
+    name="X-Revision",
+    description="the alliance revision it was written at",
+    documentation_only=True,
+)
 
 
 class AllianceSummary(msgspec.Struct):
@@ -116,6 +130,7 @@ class DocumentController(Controller):
         "/{alliance:str}/documents/{kind:str}/{name:str}",
         summary="One document, as it is now or as it was at an earlier revision",
         responses=problems(400, 403, 404),
+        response_headers=[ETAG_HEADER, REVISION_HEADER],
     )
     async def get_document(
         self,
@@ -143,7 +158,11 @@ class DocumentController(Controller):
         "/{alliance:str}/documents/{kind:str}/{name:str}",
         summary="Create or replace one document (JSON or YAML body)",
         status_code=HTTP_200_OK,
-        responses=problems(400, 403, 404, 409, 412, 413, 422, 428),
+        responses={
+            201: ResponseSpec(Outcome, description="created (200: replaced, or a dry run)"),
+            **problems(400, 403, 404, 409, 412, 413, 422, 428),
+        },
+        response_headers=[ETAG_HEADER],
         operation_class=DocumentsBody,
     )
     async def put_document(
