@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,17 @@ class Origin:
     file: str
     line: int
     column: int
+    # Where each key of its `spec` stands ("accountable": (line, column)), when the
+    # parser recorded it (YAML always; machine-read JSON is not searched for it).
+    keys: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+
+    def at(self, *keys: str) -> tuple[int, int]:
+        """The first of these spec keys the document has, else its own start."""
+        for key in keys:
+            found = self.keys.get(key)
+            if found is not None:
+                return found
+        return self.line, self.column
 
 
 @dataclass(frozen=True)

@@ -213,7 +213,7 @@ def _bundle(
             (i.document for i in group if isinstance(i.document, Waiver)), key=lambda w: w.name
         ),
         policy=Policy.from_set(policy_doc),
-        origins={i.document.ref: Origin(i.file, i.parsed.line, i.parsed.column) for i in used},
+        origins={i.document.ref: _origin(i) for i in used},
     )
 
 
@@ -538,3 +538,13 @@ def _check_policy(item: Located, report: Report) -> None:
                     ("spec", "rules", rule, key),
                     f"rule '{rule}' takes no parameter '{key}'; remove it",
                 )
+
+
+def _origin(item: Located) -> Origin:
+    parsed = item.parsed
+    keys = {
+        path[1]: position
+        for path, position in parsed.positions.items()
+        if len(path) == 2 and path[0] == "spec" and isinstance(path[1], str)
+    }
+    return Origin(item.file, parsed.line, parsed.column, keys)

@@ -18,6 +18,7 @@ from conftest import EXAMPLES
 
 from registry.catalogue import RULES
 from registry.cli import main
+from registry.report.sarif import CAUSES
 
 AS_OF = "2026-11-22"
 RULE_EXAMPLES = EXAMPLES / "rules"
@@ -81,3 +82,29 @@ def test_the_failing_example_fires_its_rule_and_the_fix_silences_it(
     for side, wanted in (("fail", True), ("pass", False)):
         expected = json.loads((RULE_EXAMPLES / rule / side / "expected.json").read_text())
         assert (rule in rules_in(expected)) is wanted, f"{rule}/{side}/expected.json"
+
+
+def test_every_rule_names_the_keys_that_cause_it() -> None:
+    assert sorted(CAUSES) == sorted(RULES)
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_sarif_points_at_the_line_that_causes_the_finding(
+    rule: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A code host annotates the key of the failing example's document that causes each
+    finding: `accountable:` of both contracts of an overlap, `expires:` of a waiver."""
+    files = sorted(str(p) for p in (RULE_EXAMPLES / rule / "fail").glob("*.yaml"))
+    assert main(["audit", *files, "--as-of", AS_OF, "--format", "sarif"]) in (0, 1)
+    log = json.loads(capsys.readouterr().out)
+    pointed = []
+    for result in log["runs"][0]["results"]:
+        for location in result["locations"]:
+            where = location["physicalLocation"]
+            text = Path(where["artifactLocation"]["uri"]).read_text().splitlines()
+            line = text[where["region"]["startLine"] - 1]
+            column = where["region"]["startColumn"]
+            pointed.append((result["ruleId"], line[column - 1 :].split(":")[0]))
+    assert (rule, CAUSES[rule][0]) in pointed or (rule, CAUSES[rule][-1]) in pointed, pointed
+    for found, key in pointed:
+        assert key in CAUSES[found], (found, key)

@@ -16,6 +16,29 @@ from registry.report.audited import Audited, region_text
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 
+# The spec keys that cause a finding of each rule, first found first: a code host
+# annotates that line (a document without them is pointed at where it starts).
+CAUSES: dict[str, tuple[str, ...]] = {
+    "coverage-gap": ("dimensions",),
+    "coverage-overlap": ("accountable",),
+    "face-gap": ("customerFace",),
+    "face-overlap": ("customerFace",),
+    "future-gap": ("effective", "accountable"),
+    "future-overlap": ("effective", "accountable"),
+    "outside-scope": ("accountable",),
+    "gray-zone": ("consulted", "accountable"),
+    "handoff-missing": ("handoffs", "accountable"),
+    "handoff-transfer": ("handoffs",),
+    "escalation-missing": ("accountable",),
+    "escalation-not-rising": ("escalation",),
+    "escalation-no-authority": ("escalation",),
+    "escalation-too-late": ("escalation",),
+    "face-authority": ("grantsFace", "accountable"),
+    "sla-bound": ("handoffs",),
+    "waiver-expired": ("expires",),
+    "waiver-unused": ("where", "rule"),
+}
+
 
 def render(audits: Sequence[Audited], fail_on: str) -> str:
     results: list[dict[str, Any]] = []
@@ -26,10 +49,11 @@ def render(audits: Sequence[Audited], fail_on: str) -> str:
                 origin = audited.origins.get(ref)
                 if origin is None:
                     continue
+                line, column = origin.at(*CAUSES[finding.rule])
                 locations.append({
                     "physicalLocation": {
                         "artifactLocation": {"uri": origin.file},
-                        "region": {"startLine": origin.line, "startColumn": origin.column},
+                        "region": {"startLine": line, "startColumn": column},
                     },
                     "logicalLocations": [{"name": ref, "kind": "object"}],
                 })  # fmt: skip
