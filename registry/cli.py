@@ -394,11 +394,12 @@ def plan_text(p: Plan) -> str:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    if args.defects < 0:
+        print(f"registry: --defects {args.defects}: give a count of 0 or more", file=sys.stderr)
+        return EXIT_INVALID
     try:
-        if args.defects < 0:
-            raise ValueError("no room for a negative count")
         written = synth.write(args.out, args.preset, args.seed, args.defects)
-    except ValueError as error:
+    except ValueError as error:  # more defects than the preset has room for
         print(f"registry: --defects {args.defects}: {args.preset} has {error}", file=sys.stderr)
         return EXIT_INVALID
     print(f"wrote {len(written)} file(s) to {args.out}")

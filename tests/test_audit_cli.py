@@ -98,7 +98,7 @@ def test_demo_generate_refuses_more_defects_than_it_has_room_for(
     ), err
     assert not (tmp_path / "defects.jsonl").exists()
     code, _, err = run(capsys, "demo", "generate", "--out", str(tmp_path), "--defects", "-1")
-    assert (code, err) == (2, "registry: --defects -1: small has no room for a negative count\n")
+    assert (code, err) == (2, "registry: --defects -1: give a count of 0 or more\n")
 
 
 def test_audit_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
