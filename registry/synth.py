@@ -230,7 +230,7 @@ def _plant(
         planted.append(defect)
     if len(planted) < count:
         # Fewer defects than asked would make the ground truth silently smaller.
-        raise ValueError(f"room for {len(planted)} defects at most, not {count}")
+        raise ValueError(f"room for {len(planted)} separate defects, not {count}")
     return planted
 
 

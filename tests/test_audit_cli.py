@@ -94,7 +94,7 @@ def test_demo_generate_refuses_more_defects_than_it_has_room_for(
                        str(tmp_path), "--defects", "100000")  # fmt: skip
     assert code == 2
     assert re.fullmatch(
-        r"registry: --defects 100000: small has room for \d+ defects at most, not 100000\n", err
+        r"registry: --defects 100000: small has room for \d+ separate defects, not 100000\n", err
     ), err
     assert not (tmp_path / "defects.jsonl").exists()
     code, _, err = run(capsys, "demo", "generate", "--out", str(tmp_path), "--defects", "-1")
