@@ -132,6 +132,27 @@ def test_serve_demo_prints_working_tokens_and_serves_the_examples(tmp_path: Path
                 "fastnet-phone-north", "fieldforce-installation", "metro-care", "skyview-tv",
             )
         }  # fmt: skip
+        # Every role's token works for what the role may do.
+        owner = get(
+            "/v1/alliances/triple-play/owner?category=refund&region=north&channel=web&at=2026-11-22",
+            "resolver",
+        ).json()
+        assert (owner["status"], owner["owner"]) == (
+            "owned", {"partner": "metro", "contract": "metro-care"}
+        )  # fmt: skip
+        audit = get("/v1/alliances/triple-play/audit?asOf=2026-11-22", "auditor").json()
+        assert (audit["alliance"], audit["summary"]["error"]) == ("triple-play", 0)
+        planned_by_manager = httpx.post(
+            base + "/v1/alliances/triple-play/apply?dryRun=true",
+            content=(REPO / "examples/triple-play/partners.yaml").read_bytes(),
+            headers={"Authorization": f"Bearer {tokens['manager']}",
+                     "Content-Type": "application/yaml"},
+        )  # fmt: skip
+        assert planned_by_manager.status_code == 200, planned_by_manager.text
+        assert (planned_by_manager.json()["applied"], planned_by_manager.json()["revision"]) == (
+            False, 1
+        )  # fmt: skip
+        assert [a["name"] for a in get("/v1/alliances", "partner").json()] == ["triple-play"]
         listed = get("/v1/alliances", "admin").json()
         assert [a["name"] for a in listed] == [
             "co-branded-card", "condominium", "franchise", "roaming", "triple-play"
