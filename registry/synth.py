@@ -205,6 +205,7 @@ def _plant(
     defect could merge with one planted before (into other maximal boxes) is passed
     over."""
     planted: list[dict[str, Any]] = []
+    regions: list[list[set[str]]] = []  # each planted defect's leaves, per dimension
     candidates = [p for p in pieces if not p.excepts]
     rng.shuffle(candidates)
     for piece in candidates:
@@ -223,29 +224,31 @@ def _plant(
                 "where": hole,
                 "intruder": other,
             }
-        if any(_would_merge(defect, d, space) for d in planted):
+        leaves = [space.leaf_set(dim, hole.get(dim, roots)) for dim, roots in space.roots.items()]
+        if any(
+            _would_merge(defect, leaves, d, theirs)
+            for d, theirs in zip(planted, regions, strict=True)
+        ):
             continue
         if defect["rule"] == "coverage-gap":
             piece.excepts.append({"service": [service]})
         planted.append(defect)
+        regions.append(leaves)
     if len(planted) < count:
         # Fewer defects than asked would make the ground truth silently smaller.
         raise ValueError(f"room for {len(planted)} separate defects, not {count}")
     return planted
 
 
-def _would_merge(one: dict[str, Any], other: dict[str, Any], space: _Space) -> bool:
+def _would_merge(
+    one: dict[str, Any], mine: list[set[str]], other: dict[str, Any], theirs: list[set[str]]
+) -> bool:
     """Whether two defects might show as other boxes than their own: those of one rule
-    and partner set unless their regions are disjoint in two dimensions or more (then
-    every box holding cells of both holds cells of neither)."""
+    and partner set unless their regions (leaves per dimension) are disjoint in two
+    dimensions or more (then every box holding cells of both holds cells of neither)."""
     if (one["rule"], one["partners"]) != (other["rule"], other["partners"]):
         return False
-    disjoint = 0
-    for dim, roots in space.roots.items():
-        mine = space.leaf_set(dim, one["where"].get(dim, roots))
-        theirs = space.leaf_set(dim, other["where"].get(dim, roots))
-        disjoint += not mine & theirs
-    return disjoint < 2
+    return sum(not a & b for a, b in zip(mine, theirs, strict=True)) < 2
 
 
 def _alliance(name: str, space: _Space) -> dict[str, Any]:

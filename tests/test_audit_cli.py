@@ -78,9 +78,12 @@ def test_demo_generate_is_deterministic(tmp_path: Path) -> None:
     for out in ("one", "two"):
         assert main(["demo", "generate", "--preset", "small", "--seed", "8", "--out",
                      str(tmp_path / out), "--defects", "3"]) == 0  # fmt: skip
-    one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*.*")}
-    two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in (tmp_path / "two").rglob("*.*")}
-    assert one == two and Path("defects.jsonl") in one
+
+    def files(folder: Path) -> dict[Path, bytes]:
+        return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*.*")}
+
+    one = files(tmp_path / "one")
+    assert one == files(tmp_path / "two") and Path("defects.jsonl") in one
     assert main(["demo", "generate", "--preset", "small", "--seed", "9", "--out",
                  str(tmp_path / "three"), "--defects", "3"]) == 0  # fmt: skip
     three = (tmp_path / "three" / "defects.jsonl").read_bytes()
