@@ -31,13 +31,13 @@ from litestar.testing import TestClient
 
 from registry import synth
 from registry.api import create_app
-from registry.api.live import Live
 from registry.load import load
 from registry.rules import audit
 from registry.serve import seed
+from registry.service.live import Live
 from registry.settings import Settings
 from registry.store import Store
-from registry.web import matrix
+from registry.views import matrix
 
 # The test client logs every request at INFO: keep the figures readable.
 logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -16,9 +16,9 @@ import uvicorn
 from registry.access import Role, scope_problem
 from registry.load import load
 from registry.model import to_builtins
+from registry.service.writes import Request, write
 from registry.settings import Settings
 from registry.store import Store
-from registry.store.writes import Request, write
 
 # uvicorn kills a worker that does not answer its supervisor's ping in time, and with
 # it every request in flight. Its default (5 s) killed busy but healthy workers on a

@@ -14,8 +14,8 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from registry.access import GRANTS, ROLES, Action, Principal, Role
+from registry.service.writes import Request, write
 from registry.store import Store
-from registry.store.writes import Request, write
 from tests.apitools import (
     AS_OF,
     CABLENET_PARTNER,

@@ -27,8 +27,8 @@ import httpx
 import msgspec
 import pytest
 
+from registry.service.writes import Request, write
 from registry.store import Store
-from registry.store.writes import Request, write
 from registry.synth import generate
 from tests.conftest import bearer
 from tests.live import LiveServer, Probe, cpu_ticks, registry_command

@@ -11,10 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from registry.access import Principal, digest
-from registry.store import DatabaseError, Store, StoredDocument, Write
-from registry.store.chain import DocumentChange
-from registry.store.database import BUSY_TIMEOUT_MS, is_sqlite
-from registry.store.writes import (
+from registry.service.writes import (
     AddsErrors,
     Forbidden,
     InvalidDocuments,
@@ -25,6 +22,9 @@ from registry.store.writes import (
     WriteError,
     write,
 )
+from registry.store import DatabaseError, Store, StoredDocument, Write
+from registry.store.chain import DocumentChange
+from registry.store.database import BUSY_TIMEOUT_MS, is_sqlite
 from tests.apitools import FASTNET_NARROWED, FASTNET_PARTNER, tables
 
 ALLIANCE = "metro-home"

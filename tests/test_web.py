@@ -21,12 +21,12 @@ from registry.load import load
 from registry.resolve import OwnerIndex
 from registry.rules import audit
 from registry.serve import seed
+from registry.service.writes import Request, write
 from registry.settings import Settings
 from registry.store import Store
-from registry.store.writes import Request, write
-from registry.web import matrix, pages
+from registry.views import matrix, pages
+from registry.views.pages import alliance_page, colors
 from registry.web.controller import COOKIE
-from registry.web.pages import alliance_page, colors
 
 # metro-home with a hole: nobody is accountable for an outage in the south.
 GAP_CONTRACTS = CONTRACTS.replace(

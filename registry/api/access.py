@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request
 
 from registry.access import Action, Principal
-from registry.api.live import Live
+from registry.service.live import Live
 
 
 def live(request: Request[Any, Any, Any]) -> Live:

@@ -14,11 +14,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 from registry import __version__
 from registry.api.documents import DocumentController
 from registry.api.history import HistoryController
-from registry.api.live import Live
 from registry.api.openapi import problems
 from registry.api.problems import HANDLERS, respond
 from registry.api.queries import QueryController
 from registry.api.tickets import TicketController
+from registry.service.live import Live
 from registry.settings import Settings
 from registry.store import Store
 

@@ -20,9 +20,9 @@ from registry.api.openapi import DocumentsBody, problems
 from registry.api.problems import ApiError, document_errors
 from registry.load import LoadResult, decode_text
 from registry.model import KINDS
+from registry.service.writes import Outcome, alliance_etag, write
+from registry.service.writes import Request as WriteRequest
 from registry.store.tables import MAX_REVISION
-from registry.store.writes import Outcome, alliance_etag, write
-from registry.store.writes import Request as WriteRequest
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 NAME = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"

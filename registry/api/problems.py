@@ -18,7 +18,7 @@ from litestar.params import ParameterKwarg
 
 from registry.load import LoadError
 from registry.plan import Plan
-from registry.store.writes import InvalidDocuments, PreconditionFailed, WriteError
+from registry.service.writes import InvalidDocuments, PreconditionFailed, WriteError
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("registry.api")

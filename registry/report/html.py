@@ -1,7 +1,7 @@
 """`--format html`: the auditor's page as one standalone file (inline CSS, no
 script, no server): per alliance the summary, the coverage matrix (a tab per
 column dimension), the findings grouped by rule and the timeline. The same
-templates and view model as `/ui/` (`registry.web`), imported only when used."""
+templates and view model as `/ui/` (`registry.views`), imported only when used."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from registry.report.audited import Audited
 def render(audits: Sequence[Audited], fail_on: str) -> str:
     # Jinja and the page's modules load only for this format: `registry audit` starts fast.
     from registry.resolve import OwnerIndex  # noqa: PLC0415
-    from registry.web.matrix import column_choices  # noqa: PLC0415
-    from registry.web.pages import REPORT_ROW_BUDGET, alliance_page  # noqa: PLC0415
-    from registry.web.templating import environment, stylesheet  # noqa: PLC0415
+    from registry.views.matrix import column_choices  # noqa: PLC0415
+    from registry.views.pages import REPORT_ROW_BUDGET, alliance_page  # noqa: PLC0415
+    from registry.views.templating import environment, stylesheet  # noqa: PLC0415
 
     pages = []
     for audited in audits:

@@ -29,17 +29,17 @@ from litestar.template.config import TemplateConfig
 
 from registry.access import Principal
 from registry.api.access import live
-from registry.api.live import Live
 from registry.api.problems import ApiError
-from registry.web.matrix import column_choices
-from registry.web.pages import (
+from registry.service.live import Live
+from registry.views.matrix import column_choices
+from registry.views.pages import (
     HISTORY_PAGE,
     AlliancePage,
     alliance_page,
     history_view,
     history_window,
 )
-from registry.web.templating import STATIC, environment
+from registry.views.templating import STATIC, environment
 
 COOKIE = "registry_token"
 UI_ROLES = ("auditor", "manager", "admin")

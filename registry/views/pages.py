@@ -16,8 +16,8 @@ from registry.bundle import Bundle
 from registry.catalogue import RULES
 from registry.findings import Finding, Report
 from registry.resolve import OwnerIndex
-from registry.web import matrix as matrices
-from registry.web.matrix import Matrix
+from registry.views import matrix as matrices
+from registry.views.matrix import Matrix
 
 # Owner colours: light enough for dark text, none red, orange or grey (those mark
 # gaps, overlaps and waived cells). Classes p0..p19 in registry.css, the first ten

@@ -1,0 +1,1 @@
+"""The service layer: the one place where the registry is read or written."""
