@@ -52,7 +52,8 @@ import msgspec
 from registry import synth
 from registry.load import load
 from registry.resolve import OwnerIndex
-from registry.serve import WORKER_HEALTHCHECK_SECONDS, examples_dir, seed
+from registry.serve import WORKER_HEALTHCHECK_SECONDS, examples_dir
+from registry.service import Registry
 from registry.store import Store
 
 SYNTH = "synth-medium"
@@ -406,8 +407,7 @@ def main() -> None:
         synth.write(work / "synth", "medium", seed=1)
         store = Store(database_url)
         try:
-            seed(store, [examples_dir()])
-            seed(store, [work / "synth"])
+            Registry(store).seed([examples_dir(), work / "synth"], "demo seed")
             admin = store.create_token("admin", None, None, "bench admin")[1]
             resolver = store.create_token("resolver", SYNTH, None, "bench resolver")[1]
         finally:

@@ -30,10 +30,10 @@ from typing import Any
 from litestar.testing import TestClient
 
 from registry import synth
-from registry.api import create_app
 from registry.load import load
 from registry.rules import audit
-from registry.serve import seed
+from registry.server import create_app
+from registry.service import Registry
 from registry.service.live import Live
 from registry.settings import Settings
 from registry.store import Store
@@ -67,7 +67,7 @@ def main() -> None:
     url = f"sqlite:///{tmp}/registry.db"
     store = Store(url)
     start = time.perf_counter()
-    seed(store, [folder])
+    Registry(store).seed([folder], "demo seed")
     print(f"seeded through the write path in {time.perf_counter() - start:.1f} s")
     _, token = store.create_token("auditor", ALLIANCE, None, "bench")
     page = f"/ui/alliances/{ALLIANCE}?asOf={AS_OF}"
@@ -91,7 +91,7 @@ def main() -> None:
             3,
         )
         by_channel_s, _ = timed(lambda: get(f"{page}&cols=channel"), 5)
-        view = client.app.state["live"].view(ALLIANCE)
+        view = client.app.state["registry"].view(ALLIANCE)
 
     def compile_alliance() -> None:
         fresh = Live(store)

@@ -7,6 +7,7 @@ import datetime as dt
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import msgspec
@@ -15,11 +16,21 @@ from registry import __version__, schema, synth, tickets
 from registry.access import ROLES
 from registry.bundle import Bundle, Policy, summary
 from registry.catalogue import SEVERITY_RANK
+from registry.errors import (
+    Conflict,
+    InvalidDocuments,
+    InvalidQuery,
+    InvalidRequest,
+    LocatedError,
+    NotFound,
+    RegistryError,
+    TicketRejected,
+)
 from registry.load import LoadResult, load
 from registry.model import PolicySet
 from registry.plan import Plan, plan
 from registry.report import RENDERERS, Audited, region_text
-from registry.resolve import Answer, OwnerIndex, QueryError
+from registry.resolve import Answer, OwnerIndex
 from registry.rules import audit
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INVALID = 0, 1, 2
@@ -31,8 +42,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_INVALID
-    code: int = args.run(args)
+    try:
+        code: int = args.run(args)
+    except RegistryError as error:
+        return refused(error, json_errors=args.run is _validate and args.format == "json")
     return code
+
+
+def refused(error: RegistryError, json_errors: bool = False) -> int:
+    """The CLI's one mapping of a refusal: every error on standard error (or, for
+    `validate --format json`, as JSON objects on standard output) and the exit code."""
+    if isinstance(error, InvalidDocuments) and json_errors:
+        sys.stdout.write(msgspec.json.encode([e.to_dict() for e in error.errors]).decode() + "\n")
+        return EXIT_INVALID
+    if isinstance(error, InvalidDocuments):
+        lines = [str(e) for e in error.errors]
+        lines.append(f"{len(error.errors)} error(s) in {error.files} file(s)")
+    elif isinstance(error, InvalidQuery):
+        lines = [
+            f"registry: --where {e.path.removeprefix('$.')}: {e.message}" for e in error.errors
+        ]
+    elif isinstance(error, TicketRejected):
+        lines = [str(e) for e in error.errors]
+        lines.append(f"{len(error.errors)} error(s) in the ticket; not routed")
+    else:
+        lines = [f"registry: {error.message}"]
+    for line in lines:
+        print(line, file=sys.stderr)
+    return EXIT_FINDINGS if isinstance(error, Conflict) else EXIT_INVALID
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -159,22 +196,8 @@ def _server_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         command.add_argument("--database-url", metavar="URL", help="default: REGISTRY_DATABASE_URL")
 
 
-def print_errors(result: LoadResult, fmt: str = "text") -> None:
-    """Every error of a load: as JSON objects on standard output, or as lines on
-    standard error."""
-    if fmt == "json":
-        sys.stdout.write(msgspec.json.encode([e.to_dict() for e in result.errors]).decode() + "\n")
-        return
-    for error in result.errors:
-        print(error, file=sys.stderr)
-    print(f"{len(result.errors)} error(s) in {result.files} file(s)", file=sys.stderr)
-
-
 def _validate(args: argparse.Namespace) -> int:
-    result = load(args.paths)
-    if not result.ok:
-        print_errors(result, args.format)
-        return EXIT_INVALID
+    result = checked(load(args.paths))
     rows = [summary(b) for b in result.bundles.values()]
     if args.format == "json":
         sys.stdout.write(msgspec.json.encode([]).decode() + "\n")
@@ -213,34 +236,30 @@ def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def _bundles(paths: Sequence[str], alliance: str | None) -> list[Bundle] | None:
-    """The valid bundles of the paths (one with --alliance), or None after printing why."""
-    result = load(paths)
+def checked(result: LoadResult) -> LoadResult:
+    """The load, once it has no error (else refused with every error)."""
     if not result.ok:
-        print_errors(result)
-        return None
+        raise InvalidDocuments("the documents do not load", result.errors, result.files)
+    return result
+
+
+def _bundles(paths: Sequence[str], alliance: str | None) -> list[Bundle]:
+    """The valid bundles of the paths (one with --alliance)."""
+    result = checked(load(paths))
     if alliance is not None:
         if alliance not in result.bundles:
             known = ", ".join(sorted(result.bundles)) or "none"
-            print(
-                f"registry: no alliance '{alliance}' in the paths; found: {known}", file=sys.stderr
-            )
-            return None
+            raise NotFound(f"no alliance '{alliance}' in the paths; found: {known}")
         return [result.bundles[alliance]]
     if not result.bundles:
-        print("registry: the paths hold no Alliance document", file=sys.stderr)
-        return None
+        raise NotFound("the paths hold no Alliance document")
     return [result.bundles[name] for name in sorted(result.bundles)]
 
 
 def _audit(args: argparse.Namespace) -> int:
     bundles = _bundles(args.paths, args.alliance)
-    if bundles is None:
-        return EXIT_INVALID
     if args.policy is not None:
         policy = _policy(args.policy)
-        if policy is None:
-            return EXIT_INVALID
         for bundle in bundles:
             bundle.policy = policy
     as_of = args.as_of or _today()
@@ -251,29 +270,21 @@ def _audit(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if failed else EXIT_OK
 
 
-def _policy(path: Path) -> Policy | None:
-    result = load([str(path)])
+def _policy(path: Path) -> Policy:
+    result = checked(load([str(path)]))
     sets = [d for d in result.checked if isinstance(d, PolicySet)]
-    if not result.ok or len(sets) != 1:
-        print_errors(result)
-        if result.ok:
-            print(f"registry: {path} must hold exactly one PolicySet", file=sys.stderr)
-        return None
+    if len(sets) != 1:
+        raise InvalidDocuments(
+            f"{path} must hold exactly one PolicySet",
+            [LocatedError("$", "must hold exactly one PolicySet", str(path), 1, 1)],
+            result.files,
+        )
     return Policy.from_set(sets[0])
 
 
 def _owner(args: argparse.Namespace) -> int:
     bundle = _one_bundle(args.paths, args.alliance)
-    if bundle is None:
-        return EXIT_INVALID
-    query = dict(args.where)
-    try:
-        answer = OwnerIndex(bundle).owner(query, args.at or _today())
-    except QueryError as error:
-        for problem in error.errors:
-            print(f"registry: --where {problem['parameter']}: {problem['message']}",
-                  file=sys.stderr)  # fmt: skip
-        return EXIT_INVALID
+    answer = OwnerIndex(bundle).owner(dict(args.where), args.at or _today())
     if args.format == "json":
         print(msgspec.json.format(msgspec.json.encode(answer).decode(), indent=2))
     else:
@@ -283,25 +294,17 @@ def _owner(args: argparse.Namespace) -> int:
 
 def _route(args: argparse.Namespace) -> int:
     bundle = _one_bundle(args.paths, args.alliance)
-    if bundle is None:
-        return EXIT_INVALID
     source = "<stdin>" if args.ticket == "-" else args.ticket
     try:
         raw = sys.stdin.buffer.read() if args.ticket == "-" else Path(args.ticket).read_bytes()
         ticket = msgspec.json.decode(raw)
     except (OSError, msgspec.DecodeError) as error:
-        print(f"registry: {source}: cannot read the ticket: {error}", file=sys.stderr)
-        return EXIT_INVALID
+        raise InvalidRequest(f"{source}: cannot read the ticket: {error}") from None
     try:
         routing = tickets.route(ticket, OwnerIndex(bundle), dt.datetime.now(dt.UTC))
-    except tickets.NoTicketMapping as error:
-        print(f"registry: {error}", file=sys.stderr)
-        return EXIT_INVALID
-    except tickets.TicketRejected as error:
-        for problem in error.errors:
-            print(f"{source}: {problem.path}: {problem.message}", file=sys.stderr)
-        print(f"{len(error.errors)} error(s) in the ticket; not routed", file=sys.stderr)
-        return EXIT_INVALID
+    except TicketRejected as error:  # said of the ticket's file, as documents are
+        located = [replace(e, file=source) for e in error.errors]
+        raise TicketRejected(error.message, located) from None
     if args.format == "json":
         print(msgspec.json.format(msgspec.json.encode(routing).decode(), indent=2))
     else:
@@ -309,15 +312,13 @@ def _route(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _one_bundle(paths: Sequence[str], alliance: str | None) -> Bundle | None:
+def _one_bundle(paths: Sequence[str], alliance: str | None) -> Bundle:
     bundles = _bundles(paths, alliance)
-    if bundles is None:
-        return None
     if len(bundles) > 1:
         names = ", ".join(b.name for b in bundles)
-        print(f"registry: the paths hold several alliances ({names}); name one with --alliance",
-              file=sys.stderr)  # fmt: skip
-        return None
+        raise InvalidRequest(
+            f"the paths hold several alliances ({names}); name one with --alliance"
+        )
     return bundles[0]
 
 
@@ -358,14 +359,11 @@ def owner_text(answer: Answer) -> str:
 def _plan(args: argparse.Namespace) -> int:
     old = _bundles([args.old], args.alliance)
     new = _bundles([args.new], args.alliance)
-    if old is None or new is None:
-        return EXIT_INVALID
     olds = {b.name: b for b in old}
     as_of = args.as_of or _today()
     plans = [plan(olds[b.name], b, as_of) for b in new if b.name in olds]
     if not plans:
-        print("registry: OLD and NEW share no alliance", file=sys.stderr)
-        return EXIT_INVALID
+        raise InvalidRequest("OLD and NEW share no alliance")
     if args.format == "json":
         print(msgspec.json.format(msgspec.json.encode(plans).decode(), indent=2))
     else:

@@ -33,10 +33,9 @@ class Node:
         return not self.children
 
 
-@dataclass(frozen=True, slots=True)
-class TreeError:
-    path: tuple[str | int, ...]  # below the dimension, as in the document
-    message: str
+# What is wrong in a dimension's tree: a path below the dimension, as in the document,
+# and the message. The loader turns it into a located error of the Alliance document.
+TreeProblem = tuple[tuple[str | int, ...], str]
 
 
 @dataclass
@@ -183,11 +182,11 @@ def span_leaves(span: Span) -> Iterator[int]:
         yield from range(a, b)
 
 
-def build(name: str, tree: Any) -> tuple[Dimension | None, list[TreeError]]:
+def build(name: str, tree: Any) -> tuple[Dimension | None, list[TreeProblem]]:
     """Number a tree given as a mapping, a list of leaf names, or null (a leaf)."""
     nodes: dict[str, Node] = {}
     leaves: list[str] = []
-    errors: list[TreeError] = []
+    errors: list[TreeProblem] = []
     first_seen: dict[str, tuple[str | int, ...]] = {}
 
     def children_of(
@@ -200,9 +199,7 @@ def build(name: str, tree: Any) -> tuple[Dimension | None, list[TreeError]]:
         if isinstance(subtree, Sequence) and not isinstance(subtree, str):
             return [(str(v), None, (*path, i)) for i, v in enumerate(subtree)]
         errors.append(
-            TreeError(
-                path, "a tree is a mapping of nodes, a list of leaf names, or null for a leaf"
-            )
+            (path, "a tree is a mapping of nodes, a list of leaf names, or null for a leaf")
         )
         return []
 
@@ -214,7 +211,7 @@ def build(name: str, tree: Any) -> tuple[Dimension | None, list[TreeError]]:
                 f"[{p}]" if isinstance(p, int) else f".{p}" for p in first_seen[node]
             )
             errors.append(
-                TreeError(
+                (
                     path,
                     f"duplicate node '{node}' in dimension '{name}' (first at dimension path "
                     f"{where}); node names must be unique within a dimension",
@@ -241,7 +238,7 @@ def build(name: str, tree: Any) -> tuple[Dimension | None, list[TreeError]]:
     for root, sub, path in roots:
         add(root, sub, path, 0, None)
     if not leaves and not errors:
-        errors.append(TreeError((), f"dimension '{name}' has no leaves; list at least one node"))
+        errors.append(((), f"dimension '{name}' has no leaves; list at least one node"))
     if errors:
         return None, errors
     return Dimension(name, nodes, leaves, tuple(r for r, _, _ in roots)), []

@@ -22,6 +22,7 @@ from jsonschema.exceptions import WEAK_MATCHES, ValidationError
 
 from registry import messages
 from registry.bundle import Bundle
+from registry.errors import LocatedError
 from registry.model import KINDS, AnyDocument, dec_hook
 from registry.references import Located, Unchecked, assemble
 from registry.schema import kind_schema
@@ -32,31 +33,10 @@ SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"
 
 
-@dataclass(frozen=True, order=True)
-class LoadError:
-    file: str
-    line: int
-    column: int
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "line": self.line,
-            "column": self.column,
-            "path": self.path,
-            "message": self.message,
-        }
-
-
 @dataclass
 class LoadResult:
     bundles: dict[str, Bundle] = field(default_factory=dict)
-    errors: list[LoadError] = field(default_factory=list)
+    errors: list[LocatedError] = field(default_factory=list)
     files: int = 0
     documents: int = 0
     # Every document that passed its own checks, in load order, whether or not its
@@ -196,12 +176,12 @@ def _read_all(
             files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in SUFFIXES)
             if not files:
                 result.errors.append(
-                    LoadError(str(p), 1, 1, "$", "the folder holds no .yaml, .yml or .json file")
+                    _at_start(str(p), "the folder holds no .yaml, .yml or .json file")
                 )
         elif p.is_file():
             files = [p]
         else:
-            result.errors.append(LoadError(str(p), 1, 1, "$", "no such file or folder"))
+            result.errors.append(_at_start(str(p), "no such file or folder"))
             continue
         for f in files:
             if f.resolve() in seen:
@@ -210,11 +190,8 @@ def _read_all(
             size = f.stat().st_size
             if size > MAX_FILE_BYTES:
                 result.errors.append(
-                    LoadError(
+                    _at_start(
                         str(f),
-                        1,
-                        1,
-                        "$",
                         f"the file is {size / 1048576:.1f} MiB, over the "
                         f"{MAX_FILE_BYTES // 1048576} MiB limit for one file; "
                         "split its documents into several files",
@@ -233,13 +210,13 @@ def decode_text(name: str, raw: bytes, result: LoadResult) -> str | None:
         line = before.count(b"\n") + 1
         column = exc.start - (before.rfind(b"\n") + 1) + 1
         result.errors.append(
-            LoadError(
-                name,
-                line,
-                column,
+            LocatedError(
                 "$",
                 f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
                 "save it as UTF-8",
+                name,
+                line,
+                column,
             )
         )
         return None
@@ -248,24 +225,19 @@ def decode_text(name: str, raw: bytes, result: LoadResult) -> str | None:
 
 def _parse(name: str, text: str, result: LoadResult) -> list[Parsed]:
     if not text.strip():
-        result.errors.append(
-            LoadError(name, 1, 1, "$", "the file is empty; write at least one document")
-        )
+        result.errors.append(_at_start(name, "the file is empty; write at least one document"))
         return []
     try:
         parsed = parse_json(text) if name.endswith(".json") else parse_yaml(text)
     except ParseError as exc:
         result.errors.append(
-            LoadError(name, exc.line, exc.column, messages.json_path(exc.path), exc.message)
+            LocatedError(messages.json_path(exc.path), exc.message, name, exc.line, exc.column)
         )
         return []
     if not parsed:
         result.errors.append(
-            LoadError(
+            _at_start(
                 name,
-                1,
-                1,
-                "$",
                 "the file holds no document, only comments or ---; write one or remove the file",
             )
         )
@@ -369,6 +341,11 @@ def _add(
     result: LoadResult, file: str, parsed: Parsed, path: tuple[str | int, ...], message: str
 ) -> None:
     line, column = parsed.locate(path)
-    error = LoadError(file, line, column, messages.json_path((*parsed.prefix, *path)), message)
+    error = LocatedError(messages.json_path((*parsed.prefix, *path)), message, file, line, column)
     result.document_lines[id(error)] = parsed.line
     result.errors.append(error)
+
+
+def _at_start(file: str, message: str) -> LocatedError:
+    """An error about a whole file or folder: pointed at its first line."""
+    return LocatedError("$", message, file, 1, 1)

@@ -224,8 +224,8 @@ def _space(item: Located, report: Report) -> Space | None:
     ok = True
     for name, tree in alliance.spec.dimensions.items():
         dim, errors = build(name, tree)
-        for error in errors:
-            report(item, ("spec", "dimensions", name, *error.path), error.message)
+        for path, message in errors:
+            report(item, ("spec", "dimensions", name, *path), message)
         if dim is None:
             ok = False
         else:

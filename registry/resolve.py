@@ -20,16 +20,12 @@ from registry.bundle import Bundle
 from registry.claims import State, all_time_cuts, compile_bundle
 from registry.dimensions import Box
 from registry.engine import paused_gc
+from registry.errors import InvalidQuery, LocatedError
 from registry.messages import unknown
 from registry.model import Duration
 
-
-class QueryError(ValueError):
-    """A query naming a dimension or node the alliance does not have."""
-
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        super().__init__("; ".join(e["message"] for e in errors))
-        self.errors = errors
+# What every refusal of a query says; each error names the parameter as `$.<dimension>`.
+QUERY_REFUSED = "the query names what the alliance does not have"
 
 
 class Owner(msgspec.Struct):
@@ -175,19 +171,15 @@ class OwnerIndex:
         for dim_name, node in query.items():
             if dim_name not in space.by_name:
                 errors.append(
-                    {"parameter": dim_name, "message": unknown("dimension", dim_name, space.names)}
+                    LocatedError(f"$.{dim_name}", unknown("dimension", dim_name, space.names))
                 )
                 continue
             dim = space.dimensions[space.by_name[dim_name]]
             if node not in dim.nodes:
-                errors.append(
-                    {
-                        "parameter": dim_name,
-                        "message": unknown(dim_name, node, list(dim.axis.ids)[1:]),
-                    }
-                )
+                message = unknown(dim_name, node, list(dim.axis.ids)[1:])
+                errors.append(LocatedError(f"$.{dim_name}", message))
         if errors:
-            raise QueryError(errors)
+            raise InvalidQuery(QUERY_REFUSED, errors)
 
     def _box(self, query: Mapping[str, str]) -> Box:
         return self.bundle.space.box({dim: [node] for dim, node in query.items()})

@@ -7,18 +7,15 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 
 import msgspec
 import uvicorn
 
-from registry.access import Role, scope_problem
-from registry.load import load
-from registry.model import to_builtins
-from registry.service.writes import Request, write
+from registry.access import Role
+from registry.errors import NotFound
+from registry.service import Registry
 from registry.settings import Settings
-from registry.store import Store
 
 # uvicorn kills a worker that does not answer its supervisor's ping in time, and with
 # it every request in flight. Its default (5 s) killed busy but healthy workers on a
@@ -38,23 +35,6 @@ def examples_dir() -> Path:
     raise FileNotFoundError("the example alliances are not installed with this registry")
 
 
-def seed(store: Store, paths: Sequence[str | Path]) -> dict[str, int]:
-    """Write every alliance found in `paths` through the normal write path."""
-    result = load(paths)
-    if not result.ok:
-        raise ValueError("\n".join(str(e) for e in result.errors))
-    revisions = {}
-    for name, bundle in sorted(result.bundles.items()):
-        documents = [to_builtins(d) for d in bundle.documents()]
-        text = msgspec.json.encode(documents).decode()
-        # Forced: the examples are trusted, and an example contract that has ended by
-        # the day the demo runs must not keep the demo from starting.
-        asked = Request(name, [(f"{name}.json", text)], force=True)
-        outcome = write(store, asked, "demo seed", "apply")
-        revisions[name] = outcome.revision
-    return revisions
-
-
 def demo(settings: Settings) -> tuple[Settings, str]:
     """A fresh registry with the example alliances and a token per role; returns the
     settings to serve it with and the text to show the user."""
@@ -69,9 +49,11 @@ def demo(settings: Settings) -> tuple[Settings, str]:
         ("resolver", DEMO_ALLIANCE, None),
         ("partner", DEMO_ALLIANCE, DEMO_PARTNER),
     ]
-    with Store(url) as store:
-        alliances = seed(store, [examples_dir()])
-        tokens = {role: store.create_token(role, a, p, f"demo {role}")[1] for role, a, p in scopes}
+    with Registry.open(url) as registry:
+        alliances = registry.seed([examples_dir()], "demo seed")
+        tokens = {
+            role: registry.create_token(role, a, p, f"demo {role}")[1] for role, a, p in scopes
+        }
     return settings, _banner(settings, alliances, tokens)
 
 
@@ -103,9 +85,9 @@ def run(settings: Settings) -> None:
     """Serve until interrupted. Workers are separate processes that build the app
     from REGISTRY_* variables, so they get these settings through the environment."""
     os.environ.update(settings.to_env())
-    Store(settings.database_url).close()  # create or migrate the schema once, up front
+    Registry.open(settings.database_url).close()  # create or migrate the schema once, up front
     uvicorn.run(
-        "registry.api:app_from_env",
+        "registry.server:app_from_env",
         factory=True,
         host=settings.host,
         port=settings.port,
@@ -125,8 +107,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def _store(args: argparse.Namespace) -> Store:
-    return Store(_settings(args).database_url)
+def _registry(args: argparse.Namespace) -> Registry:
+    return Registry.open(_settings(args).database_url)
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -139,30 +121,23 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def token_create(args: argparse.Namespace) -> int:
-    problem = scope_problem(args.role, args.alliance, args.partner)
-    if problem is not None:
-        print(f"registry: {problem}", file=sys.stderr)
-        return 2
-    with _store(args) as store:
-        token_id, secret = store.create_token(args.role, args.alliance, args.partner, args.name)
+    with _registry(args) as registry:
+        token_id, secret = registry.create_token(args.role, args.alliance, args.partner, args.name)
     print(f"token {token_id} ({args.role}); it is shown only now:", file=sys.stderr)
     print(secret)
     return 0
 
 
 def token_revoke(args: argparse.Namespace) -> int:
-    with _store(args) as store:
-        done = store.revoke_token(args.id)
-    if not done:
-        print(f"registry: no token {args.id} in force", file=sys.stderr)
-        return 2
+    with _registry(args) as registry:
+        registry.revoke_token(args.id)
     print(f"token {args.id} revoked")
     return 0
 
 
 def token_list(args: argparse.Namespace) -> int:
-    with _store(args) as store:
-        rows = store.tokens()
+    with _registry(args) as registry:
+        rows = registry.tokens()
     for row in rows:
         scope = "/".join(x for x in (row.alliance, row.partner) if x) or "every alliance"
         state = f"revoked {row.revoked}" if row.revoked else "in force"
@@ -171,11 +146,10 @@ def token_list(args: argparse.Namespace) -> int:
 
 
 def log_verify(args: argparse.Namespace) -> int:
-    with _store(args) as store:
-        found = store.verify(args.alliance)
+    with _registry(args) as registry:
+        found = registry.verify(args.alliance)
     if args.alliance is not None and args.alliance not in found:
-        print(f"registry: no alliance '{args.alliance}' in the database", file=sys.stderr)
-        return 2
+        raise NotFound(f"no alliance '{args.alliance}' in the database")
     for alliance, problems in found.items():
         print(f"{alliance}: {'intact' if not problems else f'{len(problems)} problem(s)'}")
         for problem in problems:

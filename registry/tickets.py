@@ -18,11 +18,13 @@ import copy
 import datetime as dt
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import msgspec
 
 from registry.dimensions import Dimension
+from registry.errors import LocatedError, NoTicketMapping, TicketRejected
 from registry.messages import choices, describe_value, json_path, suggest
 from registry.model import Duration, TicketDimension
 from registry.resolve import (
@@ -56,27 +58,18 @@ _ONLY_IN: dict[Version, tuple[str, ...]] = {
 MAX_CHOICES = 100
 
 
-class TicketError(msgspec.Struct):
-    """One reason a ticket cannot be routed: where in the ticket, and what to do."""
-
-    path: str
-    message: str
+# One reason a ticket cannot be routed: where in the ticket, and what to do.
+TicketError = LocatedError
 
 
-class TicketRejected(ValueError):
-    """The ticket cannot be mapped to an owner query: every error found."""
-
-    def __init__(self, errors: list[TicketError]) -> None:
-        super().__init__("; ".join(f"{e.path}: {e.message}" for e in errors))
-        self.errors = errors
-
-
-class NoTicketMapping(ValueError):
-    """The alliance declares no `tickets` block, so no ticket can be mapped."""
-
-
-class _Missing(TicketError):
+@dataclass(frozen=True, slots=True)
+class _Missing(LocatedError):
     """The ticket does not say: the dimension's `default` applies, if it has one."""
+
+
+def _rejected(errors: list[TicketError]) -> TicketRejected:
+    n = len(errors)
+    return TicketRejected(f"{n} error(s) in the ticket; it was not routed", errors)
 
 
 # -- the parts of a ticket the registry reads; every other field passes through ----
@@ -180,7 +173,7 @@ def route(ticket: Any, index: OwnerIndex, received: dt.datetime) -> Routing:
             "names each dimension"
         )
     if not isinstance(ticket, dict):
-        raise TicketRejected(
+        raise _rejected(
             [
                 TicketError(
                     "$",
@@ -207,12 +200,12 @@ def route(ticket: Any, index: OwnerIndex, received: dt.datetime) -> Routing:
         elif node is not None:
             query[dim_name] = node
     if errors:
-        raise TicketRejected(errors)
+        raise _rejected(errors)
     created = parts.get("creationDate")
     try:
         start = _utc(created if isinstance(created, dt.datetime) else received)
     except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first UTC instant
-        raise TicketRejected(
+        raise _rejected(
             [TicketError("$.creationDate", "out of range; write a time after year 1 in UTC")]
         ) from None
     answer = index.owner(query, start.date())

@@ -11,8 +11,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from registry.api import create_app
-from registry.serve import seed
+from registry.server import create_app
+from registry.service import Registry
 from registry.settings import Settings
 from registry.store import Store
 
@@ -156,6 +156,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
     with psycopg.connect(plain, autocommit=True) as admin:
         admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def seed(store: Store, paths: list[Path]) -> dict[str, int]:
+    """Write the alliances in `paths` to the store as `registry serve --demo` does."""
+    return Registry(store).seed(paths, "demo seed")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from registry.api import create_app
+from registry.server import create_app
 from registry.settings import Settings
 from registry.store import Store
 from tests.apitools import (

@@ -24,9 +24,9 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from registry.api import create_app
 from registry.load import load_texts
 from registry.model import KINDS, to_builtins
+from registry.server import create_app
 from registry.settings import Settings
 from registry.store import Store
 from tests.conftest import MINIMAL, bearer

@@ -11,17 +11,16 @@ import pytest
 from sqlalchemy import text
 
 from registry.access import Principal, digest
-from registry.service.writes import (
-    AddsErrors,
+from registry.api.problems import status_of
+from registry.errors import (
     Forbidden,
     InvalidDocuments,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
-    Request,
-    WriteError,
-    write,
 )
+from registry.errors import RegistryError as WriteError
+from registry.service.writes import AddsErrors, Request, write
 from registry.store import DatabaseError, Store, StoredDocument, Write
 from registry.store.chain import DocumentChange
 from registry.store.database import BUSY_TIMEOUT_MS, is_sqlite
@@ -404,7 +403,7 @@ def test_a_refused_write_writes_nothing(seeded: Store, case: str) -> None:
     before = tables(seeded)
     with pytest.raises(refusal) as refused:
         write(seeded, request, "tester (manager)", "apply", may_write)
-    assert refused.value.status == status
+    assert status_of(refused.value) == status  # the API's status for it
     assert str(refused.value) == detail.format(etag=contract.etag.strip('"'))
     assert tables(seeded) == before
     assert seeded.alliances() == {ALLIANCE: 1}

@@ -15,18 +15,18 @@ from conftest import ALLIANCE, CONTRACTS, MINIMAL, WriteAlliance, write_files
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from registry.api import create_app
 from registry.cli import main
 from registry.load import load
 from registry.resolve import OwnerIndex
 from registry.rules import audit
-from registry.serve import seed
+from registry.server import create_app
 from registry.service.writes import Request, write
 from registry.settings import Settings
 from registry.store import Store
 from registry.views import matrix, pages
 from registry.views.pages import alliance_page, colors
 from registry.web.controller import COOKIE
+from tests.conftest import seed
 
 # metro-home with a hole: nobody is accountable for an outage in the south.
 GAP_CONTRACTS = CONTRACTS.replace(

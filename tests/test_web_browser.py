@@ -25,8 +25,9 @@ from typing import Any
 import httpx
 import pytest
 
-from registry.serve import examples_dir, seed
+from registry.serve import examples_dir
 from registry.store import Store
+from tests.conftest import seed
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

@@ -1,5 +1,6 @@
-"""The HTTP API: a litestar app over the store and the core."""
+"""The HTTP API door: litestar controllers over the service layer, problem details
+for every error. `registry.server` mounts it beside the web door."""
 
-from registry.api.app import app_from_env, create_app
+from registry.api.app import HANDLERS, openapi_config, route_handlers
 
-__all__ = ["app_from_env", "create_app"]
+__all__ = ["HANDLERS", "openapi_config", "route_handlers"]

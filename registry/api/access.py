@@ -1,5 +1,5 @@
-"""The per-request steps every controller shares: who is asking, may they, and
-the process's live view of the registry."""
+"""The per-request steps every controller shares: the process's registry, and who
+is asking and whether they may."""
 
 from __future__ import annotations
 
@@ -8,20 +8,17 @@ from typing import Any
 from litestar import Request
 
 from registry.access import Action, Principal
-from registry.service.live import Live
+from registry.service import Registry
 
 
-def live(request: Request[Any, Any, Any]) -> Live:
-    state: Live = request.app.state["live"]
+def registry(request: Request[Any, Any, Any]) -> Registry:
+    state: Registry = request.app.state["registry"]
     return state
 
 
 def authorize(request: Request[Any, Any, Any], action: Action, alliance: str) -> Principal:
     """The token's holder, once it may do `action` on `alliance` (else 401/403/404)."""
-    state = live(request)
-    principal = state.principal(authorization(request))
-    state.allow(principal, action, alliance)
-    return principal
+    return registry(request).authorize(authorization(request), action, alliance)
 
 
 def authorization(request: Request[Any, Any, Any]) -> str | None:

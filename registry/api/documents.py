@@ -15,17 +15,14 @@ from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from registry.access import Principal
-from registry.api.access import authorization, authorize, live
+from registry.api.access import authorization, authorize, registry
 from registry.api.openapi import DocumentsBody, problems
-from registry.api.problems import ApiError, document_errors
+from registry.errors import Forbidden, InvalidRequest
 from registry.load import LoadResult, decode_text
-from registry.model import KINDS
-from registry.service.writes import Outcome, alliance_etag, write
-from registry.service.writes import Request as WriteRequest
-from registry.store.tables import MAX_REVISION
+from registry.service import MAX_REVISION, Outcome, alliance_etag
+from registry.service import Request as WriteRequest
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
-NAME = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 
 ForceParam = Annotated[
     bool,
@@ -88,12 +85,11 @@ class DocumentController(Controller):
 
     @get("/", summary="The alliances this token can see", responses=problems())
     async def list_alliances(self, request: Request[Any, Any, Any]) -> list[AllianceSummary]:
-        state = live(request)
+        state = registry(request)
         principal = state.principal(authorization(request))
         return [
             AllianceSummary(name, revision, alliance_etag(revision))
-            for name, revision in sorted(state.revisions.items())
-            if principal.sees(name)
+            for name, revision in state.visible(principal)
         ]
 
     @get(
@@ -112,10 +108,11 @@ class DocumentController(Controller):
         ] = None,
     ) -> DocumentList:
         authorize(request, "read", alliance)
-        state = live(request)
+        state = registry(request)
         # A revision past the current one shows the current documents: say which.
-        at = min(revision or state.revisions[alliance], state.revisions[alliance])
-        found = state.store.documents(alliance, revision)
+        current = state.revision(alliance)
+        at = min(revision or current, current)
+        found = state.documents(alliance, revision)
         return DocumentList(
             alliance,
             at,
@@ -144,10 +141,7 @@ class DocumentController(Controller):
         ] = None,
     ) -> Response[bytes]:
         authorize(request, "read", alliance)
-        found = live(request).store.document(alliance, kind, name, revision)
-        if found is None:
-            at = f" at revision {revision}" if revision else ""
-            raise ApiError(404, f"no document {kind}/{name} in alliance '{alliance}'{at}")
+        found = registry(request).document(alliance, kind, name, revision)
         return Response(
             found.body.encode(),
             media_type="application/json",
@@ -307,37 +301,16 @@ async def _write_bundle(
 
 
 def _writer(request: Request[Any, Any, Any], alliance: str, kind: str | None) -> Principal:
-    """A token that may write to the alliance. A new alliance is visible only to the
-    tokens that may create it: an admin, or a manager of that name."""
-    state = live(request)
-    principal = state.principal(authorization(request))
-    if kind is not None and kind not in KINDS:
-        raise ApiError(404, f"no kind '{kind}'; the kinds are {', '.join(KINDS)}")
-    if alliance in state.revisions:
-        state.allow(principal, "write", alliance)
-    elif not principal.may("write", alliance) or principal.role == "partner":
-        raise ApiError(404, f"no alliance '{alliance}'")
-    return principal
+    return registry(request).writer(authorization(request), alliance, kind)
 
 
 async def _write(
     request: Request[Any, Any, Any], principal: Principal, asked: WriteRequest, action: str
 ) -> Outcome:
     if asked.force and not asked.dry_run and not principal.may("force", asked.alliance):
-        raise ApiError(403, f"a {principal.role} token may not force a write")
-    state = live(request)
+        raise Forbidden(f"a {principal.role} token may not force a write")
     # The write holds a transaction and may wait for the lock: off the event loop.
-    outcome = await anyio.to_thread.run_sync(
-        write,
-        state.store,
-        asked,
-        principal.actor,
-        action,
-        lambda kind, name: principal.may_write(asked.alliance, kind, name),
-    )
-    if outcome.applied:
-        state.refresh()
-    return outcome
+    return await anyio.to_thread.run_sync(registry(request).write, principal, asked, action)
 
 
 async def _text(request: Request[Any, Any, Any]) -> tuple[str, str]:
@@ -348,5 +321,5 @@ async def _text(request: Request[Any, Any, Any]) -> tuple[str, str]:
     result = LoadResult()
     text = decode_text(name, data, result)
     if text is None:
-        raise ApiError(400, "the request body is not UTF-8", document_errors(result.errors))
+        raise InvalidRequest("the request body is not UTF-8", result.errors)
     return name, text

@@ -8,10 +8,9 @@ import msgspec
 from litestar import Controller, Request, get
 from litestar.params import FromPath, QueryParameter
 
-from registry.api.access import authorize, live
+from registry.api.access import authorize, registry
 from registry.api.openapi import problems
-from registry.store import Entry
-from registry.store.tables import MAX_REVISION
+from registry.service import MAX_REVISION, Entry
 
 
 class HistoryPage(msgspec.Struct):
@@ -47,9 +46,9 @@ class HistoryController(Controller):
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=1000)] = 100,
     ) -> HistoryPage:
         authorize(request, "history", alliance)
-        state = live(request)
-        entries = state.store.history(alliance, after, limit)
-        revision = state.revisions[alliance]
+        state = registry(request)
+        entries = state.history(alliance, after, limit)
+        revision = state.revision(alliance)
         last = entries[-1].revision if entries else after
         return HistoryPage(alliance, revision, entries, last if last < revision else None)
 
@@ -62,5 +61,5 @@ class HistoryController(Controller):
         self, *, request: Request[Any, Any, Any], alliance: FromPath[str]
     ) -> Verification:
         authorize(request, "history", alliance)
-        problems = live(request).store.verify(alliance).get(alliance, [])
+        problems = registry(request).verify(alliance).get(alliance, [])
         return Verification(alliance, not problems, problems)

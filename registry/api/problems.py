@@ -1,8 +1,11 @@
-"""One error hierarchy, rendered as RFC 9457 problem details.
+"""The API's one mapping of errors to RFC 9457 problem details.
 
-Every error response is `application/problem+json` and lists every error found,
-each with where it is (file, line, column and JSON path for documents; the query
-parameter or body path for requests) and what to do about it.
+Every `RegistryError` becomes a problem here, and only here, with the status its
+class says (`STATUS`); litestar's own errors (a malformed parameter, a body too
+large, no such route) and crashes too. Every error response is
+`application/problem+json` and lists every error found, each with where it is
+(file, line, column and JSON path for documents; the query parameter or body path
+for requests) and what to do about it.
 """
 
 from __future__ import annotations
@@ -16,9 +19,22 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import ParameterKwarg
 
-from registry.load import LoadError
+from registry.errors import (
+    Conflict,
+    Forbidden,
+    InvalidDocuments,
+    InvalidRequest,
+    LocatedError,
+    NotFound,
+    NoTicketMapping,
+    PreconditionFailed,
+    PreconditionRequired,
+    RegistryError,
+    TicketRejected,
+    Unauthorized,
+    Unavailable,
+)
 from registry.plan import Plan
-from registry.service.writes import InvalidDocuments, PreconditionFailed, WriteError
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("registry.api")
@@ -45,21 +61,29 @@ class Problem(msgspec.Struct, omit_defaults=True):
     etag: str | None = None  # 412: the current ETag, to retry against
 
 
-class ApiError(Exception):
-    """An error a handler raises on purpose; the handler maps it to a problem."""
+# The status of each kind of refusal; a subclass takes its nearest ancestor's.
+STATUS: dict[type[RegistryError], int] = {
+    InvalidRequest: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    PreconditionFailed: 412,
+    InvalidDocuments: 422,
+    TicketRejected: 422,
+    NoTicketMapping: 422,
+    PreconditionRequired: 428,
+    Unavailable: 503,
+}
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="alliance-registry"'}
 
-    def __init__(
-        self,
-        status: int,
-        detail: str,
-        errors: list[ProblemError] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.errors = errors or []
-        self.headers = headers or {}
+
+def status_of(error: RegistryError) -> int:
+    for kind in type(error).__mro__:
+        status = STATUS.get(kind)
+        if status is not None:
+            return status
+    return 400
 
 
 def problem_type(status: int) -> str:
@@ -87,23 +111,20 @@ def respond(
     return Response(problem, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def document_errors(errors: list[LoadError]) -> list[ProblemError]:
+def problem_errors(errors: list[LocatedError]) -> list[ProblemError]:
     return [ProblemError(e.path, e.message, e.file, e.line, e.column) for e in errors]
 
 
-def on_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Problem]:
-    return respond(request, exc.status, exc.detail, exc.errors, exc.headers)
-
-
-def on_write_refused(request: Request[Any, Any, Any], exc: WriteError) -> Response[Problem]:
-    errors = document_errors(exc.errors) if isinstance(exc, InvalidDocuments) else []
+def on_refusal(request: Request[Any, Any, Any], exc: RegistryError) -> Response[Problem]:
+    status = status_of(exc)
     extra: dict[str, Any] = {}
     if isinstance(exc, PreconditionFailed) and exc.current is not None:
         extra["etag"] = exc.current
     plan = getattr(exc, "plan", None)
-    if plan is not None:
+    if isinstance(plan, Plan):
         extra["plan"] = plan
-    return respond(request, exc.status, str(exc), errors, **extra)
+    headers = CHALLENGE if status == 401 else None
+    return respond(request, status, exc.message, problem_errors(exc.errors), headers, **extra)
 
 
 def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
@@ -146,8 +167,7 @@ def on_crash(request: Request[Any, Any, Any], exc: Exception) -> Response[Proble
 
 
 HANDLERS: dict[type[Exception] | int, Any] = {
-    ApiError: on_api_error,
-    WriteError: on_write_refused,
+    RegistryError: on_refusal,
     HTTPException: on_http_exception,
     Exception: on_crash,
 }

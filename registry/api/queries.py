@@ -13,13 +13,13 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from registry.api.access import authorize, live
+from registry.api.access import authorize, registry
 from registry.api.openapi import OwnerParameters, problems
-from registry.api.problems import ApiError, ProblemError
 from registry.engine import paused_gc
+from registry.errors import InvalidQuery, LocatedError
 from registry.findings import Report
 from registry.report import RENDERERS, Audited
-from registry.resolve import Answer, OwnerIndex, QueryError
+from registry.resolve import QUERY_REFUSED, Answer, OwnerIndex
 
 MAX_BATCH = 10_000
 
@@ -73,10 +73,10 @@ class QueryController(Controller):
         # above document both).
         alliance: str = request.path_params["alliance"]
         authorize(request, "resolve", alliance)
-        index = live(request).view(alliance).index
+        index = registry(request).view(alliance).index
         query = _query(request)
         at = _day(query.pop("at", None))
-        return _JsonAnswer(msgspec.json.encode(_ask(index, query, at, "$.query.")))
+        return _JsonAnswer(msgspec.json.encode(_ask(index, query, at, "$.query")))
 
     @post(
         "/owner:batch",
@@ -88,7 +88,7 @@ class QueryController(Controller):
         self, request: Request[Any, Any, Any], alliance: FromPath[str], data: JSONBody[OwnerBatch]
     ) -> OwnerAnswers:
         authorize(request, "resolve", alliance)
-        view = live(request).view(alliance)
+        view = registry(request).view(alliance)
         default = data.at or _today()
         answers, errors = [], []
         # Ten thousand answers stay alive to the end: without the pause, the cyclic
@@ -97,11 +97,11 @@ class QueryController(Controller):
             for i, query in enumerate(data.queries):
                 at = query.at or default
                 try:
-                    answers.append(_ask(view.index, query.where, at, f"$.queries[{i}].where."))
-                except ApiError as error:
+                    answers.append(_ask(view.index, query.where, at, f"$.queries[{i}].where"))
+                except InvalidQuery as error:
                     errors += error.errors
         if errors:
-            raise ApiError(400, f"{len(errors)} error(s) in the queries; nothing answered", errors)
+            raise InvalidQuery(f"{len(errors)} error(s) in the queries; nothing answered", errors)
         return OwnerAnswers(alliance, view.revision, answers)
 
     @get("/audit", summary="Every rule on the current revision", responses=problems(400, 403, 404))
@@ -114,7 +114,7 @@ class QueryController(Controller):
         format: Annotated[Literal["json", "sarif", "csv"], QueryParameter(name="format")] = "json",
     ) -> Response[Report]:
         authorize(request, "audit", alliance)
-        view = live(request).view(alliance)
+        view = registry(request).view(alliance)
         report = view.audit(as_of or _today())
         if format == "json":
             return Response(report)
@@ -165,19 +165,15 @@ def _day(text: str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise ApiError(
-            400,
-            "the query names what the alliance does not have",
-            [ProblemError("$.query.at", f"'{text}' is not an ISO date such as 2026-11-22")],
+        raise InvalidQuery(
+            QUERY_REFUSED,
+            [LocatedError("$.query.at", f"'{text}' is not an ISO date such as 2026-11-22")],
         ) from None
 
 
 def _ask(index: OwnerIndex, query: dict[str, str], at: dt.date, prefix: str) -> Answer:
+    """The answer, or the refusal with each error at its place in the request."""
     try:
         return index.owner(query, at)
-    except QueryError as error:
-        raise ApiError(
-            400,
-            "the query names what the alliance does not have",
-            [ProblemError(prefix + e["parameter"], e["message"]) for e in error.errors],
-        ) from None
+    except InvalidQuery as error:
+        raise InvalidQuery(error.message, [e.under(prefix) for e in error.errors]) from None

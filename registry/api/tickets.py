@@ -10,10 +10,10 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from registry.api.access import authorize, live
+from registry.api.access import authorize, registry
 from registry.api.openapi import problems
-from registry.api.problems import MEDIA_TYPE, ApiError, Problem, ProblemError
-from registry.tickets import NoTicketMapping, Routing, TicketRejected, route
+from registry.api.problems import MEDIA_TYPE, Problem
+from registry.tickets import Routing, route
 
 
 class TicketController(Controller):
@@ -49,14 +49,5 @@ class TicketController(Controller):
         data: JSONBody[dict[str, Any]],
     ) -> Routing:
         authorize(request, "resolve", alliance)
-        view = live(request).view(alliance)
-        try:
-            return route(data, view.index, dt.datetime.now(dt.UTC))
-        except NoTicketMapping as error:
-            raise ApiError(422, str(error)) from None
-        except TicketRejected as error:
-            raise ApiError(
-                422,
-                f"{len(error.errors)} error(s) in the ticket; it was not routed",
-                [ProblemError(e.path, e.message) for e in error.errors],
-            ) from None
+        view = registry(request).view(alliance)
+        return route(data, view.index, dt.datetime.now(dt.UTC))

@@ -15,8 +15,8 @@ import threading
 from dataclasses import dataclass, field
 
 from registry.access import Action, Principal, digest
-from registry.api.problems import ApiError
 from registry.bundle import Bundle
+from registry.errors import Forbidden, NotFound, Unauthorized
 from registry.findings import Report
 from registry.load import LoadResult, bundle_documents, read_stored
 from registry.resolve import OwnerIndex
@@ -78,11 +78,9 @@ class Live:
             if found is not None and len(self._holders) < MAX_HOLDERS:
                 self._holders[header] = found
         if found is None:
-            raise ApiError(
-                401,
+            raise Unauthorized(
                 "a valid bearer token is required: send 'Authorization: Bearer <token>' "
-                "with a token from `registry token create`",
-                headers={"WWW-Authenticate": 'Bearer realm="alliance-registry"'},
+                "with a token from `registry token create`"
             )
         return found
 
@@ -90,10 +88,10 @@ class Live:
         """404 for an alliance the token cannot see, as for one that does not exist;
         403 for an action its role does not grant."""
         if not principal.sees(alliance) or alliance not in self.revisions:
-            raise ApiError(404, f"no alliance '{alliance}'")
+            raise NotFound(f"no alliance '{alliance}'")
         if not principal.may(action, alliance):
             article = "an" if principal.role[0] in "aeiou" else "a"
-            raise ApiError(403, f"{article} {principal.role} token may not {_VERBS[action]}")
+            raise Forbidden(f"{article} {principal.role} token may not {_VERBS[action]}")
 
     def view(self, alliance: str) -> View:
         """The alliance compiled at its current revision."""
@@ -109,14 +107,14 @@ class Live:
     def _build(self, alliance: str) -> View:
         snapshot = self.store.snapshot(alliance)
         if snapshot is None:
-            raise ApiError(404, f"no alliance '{alliance}'")
+            raise NotFound(f"no alliance '{alliance}'")
         revision, documents = snapshot
         result = LoadResult()
         stored = read_stored(((f"{d.ref}.json", d.body) for d in documents), result)
         bundle = bundle_documents(stored, result).bundles.get(alliance)
         if bundle is None:  # only a database edited by hand could leave this
-            raise ApiError(
-                500, f"the stored documents of '{alliance}' do not load: {result.errors[:3]}"
+            raise RuntimeError(
+                f"the stored documents of '{alliance}' do not load: {result.errors[:3]}"
             )
         return View(revision, bundle, OwnerIndex(bundle, revision))
 

@@ -18,9 +18,17 @@ from typing import Literal
 import msgspec
 
 from registry.bundle import Bundle
+from registry.errors import (
+    Conflict,
+    Forbidden,
+    InvalidDocuments,
+    LocatedError,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+)
 from registry.load import (
     Documents,
-    LoadError,
     LoadResult,
     bundle_documents,
     read_documents,
@@ -34,42 +42,15 @@ from registry.rules import audit
 from registry.store.repository import Store, StoredDocument, Write
 
 
-class WriteError(Exception):
-    status = 400
-    title = "Write refused"
+def invalid(errors: Sequence[LocatedError]) -> InvalidDocuments:
+    n = len(errors)
+    return InvalidDocuments(
+        f"{n} error{'s' * (n != 1)} in the documents; nothing was written", errors
+    )
 
 
-class NotFound(WriteError):
-    status, title = 404, "Not found"
-
-
-class Forbidden(WriteError):
-    status, title = 403, "Forbidden"
-
-
-class PreconditionRequired(WriteError):
-    status, title = 428, "Precondition required"
-
-
-class PreconditionFailed(WriteError):
-    status, title = 412, "Precondition failed"
-
-    def __init__(self, message: str, current: str | None) -> None:
-        super().__init__(message)
-        self.current = current
-
-
-class InvalidDocuments(WriteError):
-    status, title = 422, "Invalid documents"
-
-    def __init__(self, errors: Sequence[LoadError]) -> None:
-        n = len(errors)
-        super().__init__(f"{n} error{'s' * (n != 1)} in the documents; nothing was written")
-        self.errors = list(errors)
-
-
-class AddsErrors(WriteError):
-    status, title = 409, "The change adds error findings"
+class AddsErrors(Conflict):
+    """The write adds error findings; `plan` says which."""
 
     def __init__(self, plan: Plan) -> None:
         errors = sum(f.severity == "error" for f in plan.added)
@@ -130,7 +111,7 @@ def write(
     sent = read_documents(request.texts, result)
     misplaced = _misplaced(request, sent.located)
     if misplaced:
-        raise InvalidDocuments(result.errors + misplaced)
+        raise invalid(result.errors + misplaced)
     for item in sent.located:
         if not may_write(item.document.kind, item.document.name):
             raise Forbidden(f"this token may not write {item.document.ref}")
@@ -158,7 +139,7 @@ def write(
         )
         after = bundle_documents(kept + sent, result)
         if result.errors:
-            raise InvalidDocuments(result.errors)
+            raise invalid(result.errors)
         new = after.bundles.get(request.alliance)
         change = _plan(old, new, as_of, request.alliance)
         results = _results(draft.documents, writes, request.deletes, sent.located)
@@ -194,14 +175,14 @@ def canonical(item: Located) -> str:
     return msgspec.json.format(encoded, indent=2).decode()
 
 
-def _misplaced(request: Request, located: Sequence[Located]) -> list[LoadError]:
+def _misplaced(request: Request, located: Sequence[Located]) -> list[LocatedError]:
     """Documents sent to the wrong alliance, or to another document's URL."""
     errors = []
 
     def error(item: Located, path: tuple[str, ...], message: str) -> None:
         line, column = item.parsed.locate(path)
         where = json_path((*item.parsed.prefix, *path))
-        errors.append(LoadError(item.file, line, column, where, message))
+        errors.append(LocatedError(where, message, item.file, line, column))
 
     for item in located:
         doc = item.document

@@ -28,9 +28,15 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from registry.access import Principal
-from registry.api.access import live
-from registry.api.problems import ApiError
-from registry.service.live import Live
+from registry.errors import (
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    RegistryError,
+    Unauthorized,
+    Unavailable,
+)
+from registry.service import Registry
 from registry.views.matrix import column_choices
 from registry.views.pages import (
     HISTORY_PAGE,
@@ -54,6 +60,21 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 log = logging.getLogger("registry.web")
+# The page's status for each kind of refusal (a subclass takes its ancestor's);
+# 401 sends the reader back to signing in.
+PAGE_STATUS: dict[type[RegistryError], int] = {
+    InvalidRequest: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Unavailable: 503,
+}
+TITLES = {400: "Bad request", 403: "Refused", 404: "Not found", 500: "Server error"}
+
+
+def registry(request: Request[Any, Any, Any]) -> Registry:
+    state: Registry = request.app.state["registry"]
+    return state
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
@@ -130,21 +151,26 @@ def _refusal(role: str) -> str:
 def _principal(request: Request[Any, Any, Any]) -> Principal:
     token = request.cookies.get(COOKIE)
     if not token:
-        raise ApiError(401, "Sign in with a token to see the auditor's page.")
-    principal = live(request).principal(f"Bearer {token}")
+        raise Unauthorized("Sign in with a token to see the auditor's page.")
+    principal = registry(request).principal(f"Bearer {token}")
     if principal.role not in UI_ROLES:
-        raise ApiError(403, _refusal(principal.role))
+        raise Forbidden(_refusal(principal.role))
     return principal
 
 
-def _visible(state: Live, principal: Principal) -> list[tuple[str, int]]:
-    return [(name, rev) for name, rev in sorted(state.revisions.items()) if principal.sees(name)]
+def _page_status(error: RegistryError) -> int:
+    for kind in type(error).__mro__:
+        status = PAGE_STATUS.get(kind)
+        if status is not None:
+            return status
+    return 400
 
 
 def on_ui_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """Errors of the page as pages: 401 back to signing in, the rest explained."""
-    if isinstance(exc, ApiError):
-        status, message = exc.status, exc.detail
+    """The web door's one mapping of errors to pages: 401 back to signing in, the
+    rest explained on an error page."""
+    if isinstance(exc, RegistryError):
+        status, message = _page_status(exc), exc.message
     elif isinstance(exc, HTTPException):
         status, message = exc.status_code, str(exc.detail)
     else:
@@ -155,13 +181,12 @@ def on_ui_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
         if signed:
             message = "The token of this session is no longer valid; sign in again."
         return _login(message, 401)
-    titles = {400: "Bad request", 403: "Refused", 404: "Not found", 500: "Server error"}
     signed_in = status != 403 and bool(request.cookies.get(COOKIE))
     return _page(
         "error.html",
         {
             "status": status,
-            "title": titles.get(status, "Error"),
+            "title": TITLES.get(status, "Error"),
             "message": message,
             "signed_in": signed_in or status == 403,
             "who": None,
@@ -173,17 +198,20 @@ def on_ui_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
 class WebController(Controller):
     path = "/ui"
     include_in_schema = False
-    exception_handlers = {ApiError: on_ui_error, HTTPException: on_ui_error, Exception: on_ui_error}
+    exception_handlers = {
+        RegistryError: on_ui_error,
+        HTTPException: on_ui_error,
+        Exception: on_ui_error,
+    }
 
     @get("/", summary="The alliances the signed-in token sees")
     async def home(self, request: Request[Any, Any, Any]) -> Response[Any]:
         if not request.cookies.get(COOKIE):
             return _login()
         principal = _principal(request)
-        state = live(request)
         return _page(
             "alliances.html",
-            {"alliances": _visible(state, principal), "who": principal.actor},
+            {"alliances": registry(request).visible(principal), "who": principal.actor},
         )
 
     @post("/login", status_code=303)
@@ -193,8 +221,8 @@ class WebController(Controller):
         if not token:
             return _login("Paste a token to sign in.", 400)
         try:
-            principal = live(request).principal(f"Bearer {token}")
-        except ApiError:
+            principal = registry(request).principal(f"Bearer {token}")
+        except Unauthorized:
             return _login("That token is not valid: unknown, revoked or mistyped.", 401)
         if principal.role not in UI_ROLES:
             return _page(
@@ -238,7 +266,7 @@ class WebController(Controller):
         log_after: Annotated[int | None, QueryParameter(name="log", ge=0)] = None,
     ) -> Response[Any]:
         principal = _principal(request)
-        state = live(request)
+        state = registry(request)
         state.allow(principal, "audit", alliance)
         day = _day(as_of)
         expanded = tuple(dict.fromkeys(expand or ()))[:MAX_EXPANDED]
@@ -259,7 +287,7 @@ class WebController(Controller):
             context = {
                 "page": page,
                 "links": links,
-                "alliances": _visible(state, principal),
+                "alliances": state.visible(principal),
                 "who": principal.actor,
             }
             html: str = engine.get_template("alliance.html").render(**context)
@@ -270,12 +298,12 @@ class WebController(Controller):
         try:
             html = await anyio.to_thread.run_sync(draw)
         except OverflowError:  # the horizon or the timeline runs past year 9999 or before 1
-            raise ApiError(400, f"asOf {day} is too far out; pick a day nearer now") from None
+            raise InvalidRequest(f"asOf {day} is too far out; pick a day nearer now") from None
         return Response(html, media_type=MediaType.HTML, headers=HEADERS)
 
 
 def build_page(
-    state: Live,
+    state: Registry,
     principal: Principal,
     alliance: str,
     *,
@@ -288,15 +316,14 @@ def build_page(
     view = state.view(alliance)
     choices = column_choices(view.bundle)
     if cols is not None and cols not in choices:
-        raise ApiError(
-            400,
+        raise InvalidRequest(
             f"no dimension '{cols}' to show as columns; the choices are "
             f"{', '.join(choices) or 'none'}",
         )
     history = None
     if principal.may("history", alliance):
         after = history_window(view.revision, log_after)
-        entries = state.store.history(alliance, after, HISTORY_PAGE)
+        entries = state.history(alliance, after, HISTORY_PAGE)
         history = history_view(entries, after, view.revision)
     return alliance_page(
         view.bundle,
@@ -314,4 +341,4 @@ def _day(text: str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise ApiError(400, f"asOf '{text}' is not a date such as 2026-11-22") from None
+        raise InvalidRequest(f"asOf '{text}' is not a date such as 2026-11-22") from None

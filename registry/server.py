@@ -1,0 +1,33 @@
+"""The HTTP server: one litestar app mounting the API door (`/v1`, `/health`,
+`/schema`) and the web door (`/ui`) over one `Registry`. It is where the doors
+meet, so it is the one module that imports both (and the store, to open one)."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.datastructures import State
+
+from registry import api, web
+from registry.service import Registry
+from registry.settings import Settings
+from registry.store import Store
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    registry = Registry(store or Store(settings.database_url))
+    return Litestar(
+        route_handlers=[*api.route_handlers(), web.WebController, web.static_files()],
+        template_config=web.template_config(),
+        exception_handlers=api.HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        state=State({"registry": registry}),
+        on_shutdown=[registry.close],
+        openapi_config=api.openapi_config(),
+        debug=False,
+    )
+
+
+def app_from_env() -> Litestar:
+    """The factory server workers call: settings from REGISTRY_* variables."""
+    return create_app(Settings.from_env())

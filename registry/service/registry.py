@@ -1,0 +1,158 @@
+"""`Registry`: every read and write of a stored registry, for every door.
+
+The API, the web page and the CLI's server commands hold one `Registry` and call
+it; none of them touches `registry.store`. It keeps the process's live view of the
+current revisions and tokens (`live.Live`), reads documents and history, runs the
+one write path (`writes.write`), and administers tokens. Refusals are
+`RegistryError`s: each door says them its own way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import msgspec
+
+from registry.access import Action, Principal, Role, scope_problem
+from registry.errors import InvalidDocuments, InvalidRequest, NotFound
+from registry.load import load
+from registry.model import KINDS, to_builtins
+from registry.service.live import Live, View
+from registry.service.writes import Outcome, Request, write
+from registry.store import Entry, Store, StoredDocument
+from registry.store.tables import TokenRow
+
+
+class Registry:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._live = Live(store)
+
+    @classmethod
+    def open(cls, url: str) -> Registry:
+        """The registry in the database at `url` (created or migrated as needed)."""
+        return cls(Store(url))
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._store.close()
+
+    # -- who is asking ---------------------------------------------------------
+
+    def principal(self, authorization: str | None) -> Principal:
+        """The holder of a bearer token (Unauthorized for none, a revoked or an unknown one)."""
+        return self._live.principal(authorization)
+
+    def authorize(self, authorization: str | None, action: Action, alliance: str) -> Principal:
+        """The token's holder, once it may do `action` on `alliance` (else Unauthorized,
+        Forbidden, or NotFound for an alliance it cannot see)."""
+        principal = self._live.principal(authorization)
+        self._live.allow(principal, action, alliance)
+        return principal
+
+    def allow(self, principal: Principal, action: Action, alliance: str) -> None:
+        self._live.allow(principal, action, alliance)
+
+    def writer(self, authorization: str | None, alliance: str, kind: str | None) -> Principal:
+        """A token that may write to the alliance. A new alliance is visible only to the
+        tokens that may create it: an admin, or a manager of that name."""
+        principal = self._live.principal(authorization)
+        if kind is not None and kind not in KINDS:
+            raise NotFound(f"no kind '{kind}'; the kinds are {', '.join(KINDS)}")
+        if alliance in self._live.revisions:
+            self._live.allow(principal, "write", alliance)
+        elif not principal.may("write", alliance) or principal.role == "partner":
+            raise NotFound(f"no alliance '{alliance}'")
+        return principal
+
+    # -- reads -----------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Catch up with writes of other processes (raises when the database is down)."""
+        self._live.refresh()
+
+    def visible(self, principal: Principal) -> list[tuple[str, int]]:
+        """The alliances the token can see, by name, with their revisions."""
+        revisions = self._live.revisions
+        return [(name, rev) for name, rev in sorted(revisions.items()) if principal.sees(name)]
+
+    def revision(self, alliance: str) -> int:
+        return self._live.revisions[alliance]
+
+    def view(self, alliance: str) -> View:
+        """The alliance compiled at its current revision."""
+        return self._live.view(alliance)
+
+    def documents(self, alliance: str, revision: int | None = None) -> list[StoredDocument]:
+        return self._store.documents(alliance, revision)
+
+    def document(
+        self, alliance: str, kind: str, name: str, revision: int | None = None
+    ) -> StoredDocument:
+        found = self._store.document(alliance, kind, name, revision)
+        if found is None:
+            at = f" at revision {revision}" if revision else ""
+            raise NotFound(f"no document {kind}/{name} in alliance '{alliance}'{at}")
+        return found
+
+    def history(self, alliance: str, after: int = 0, limit: int = 100) -> list[Entry]:
+        return self._store.history(alliance, after, limit)
+
+    def verify(self, alliance: str | None = None) -> dict[str, list[str]]:
+        """Each alliance's change-log problems (empty when intact)."""
+        return self._store.verify(alliance)
+
+    # -- writes ----------------------------------------------------------------
+
+    def write(self, principal: Principal, request: Request, action: str) -> Outcome:
+        """Check, plan and (unless refused or a dry run) commit one write by a token."""
+        outcome = write(
+            self._store,
+            request,
+            principal.actor,
+            action,
+            lambda kind, name: principal.may_write(request.alliance, kind, name),
+        )
+        if outcome.applied:
+            self._live.refresh()
+        return outcome
+
+    def seed(self, paths: Sequence[str | Path], actor: str) -> dict[str, int]:
+        """Write every alliance found in `paths` through the normal write path, forced:
+        the caller trusts them (the examples), and an example contract that has ended
+        by the day it runs must not keep them out."""
+        result = load(paths)
+        if not result.ok:
+            raise InvalidDocuments("the documents do not load", result.errors, result.files)
+        revisions = {}
+        for name, bundle in sorted(result.bundles.items()):
+            documents = [to_builtins(d) for d in bundle.documents()]
+            text = msgspec.json.encode(documents).decode()
+            asked = Request(name, [(f"{name}.json", text)], force=True)
+            revisions[name] = write(self._store, asked, actor, "apply").revision
+        self._live.refresh()
+        return revisions
+
+    # -- tokens ----------------------------------------------------------------
+
+    def create_token(
+        self, role: Role, alliance: str | None, partner: str | None, name: str | None
+    ) -> tuple[int, str]:
+        """A new token's id and secret (the secret is stored only as its digest)."""
+        problem = scope_problem(role, alliance, partner)
+        if problem is not None:
+            raise InvalidRequest(problem)
+        return self._store.create_token(role, alliance, partner, name)
+
+    def revoke_token(self, token_id: int) -> None:
+        if not self._store.revoke_token(token_id):
+            raise NotFound(f"no token {token_id} in force")
+
+    def tokens(self) -> list[TokenRow]:
+        return self._store.tokens()
