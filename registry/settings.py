@@ -7,6 +7,8 @@ from collections.abc import Mapping
 
 import msgspec
 
+from registry.errors import InvalidRequest
+
 DEFAULT_DATABASE_URL = "sqlite:///registry.db"
 
 
@@ -45,5 +47,5 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         }
 
 
-class SettingsError(ValueError):
+class SettingsError(InvalidRequest):
     """A REGISTRY_* variable or flag that cannot be used."""
