@@ -38,13 +38,8 @@ from registry.errors import (
 )
 from registry.service import Registry
 from registry.views.matrix import column_choices
-from registry.views.pages import (
-    HISTORY_PAGE,
-    AlliancePage,
-    alliance_page,
-    history_view,
-    history_window,
-)
+from registry.views.history import HISTORY_PAGE, history_view, history_window
+from registry.views.pages import AlliancePage, alliance_page
 from registry.views.templating import STATIC, environment
 
 COOKIE = "registry_token"

@@ -1,0 +1,200 @@
+"""The timeline of the auditor's page: each partner's contracts over time as an SVG
+(in viewBox units), with `asOf`, the horizon and the days future gaps and overlaps
+begin, for the web page and the offline report alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from registry.bundle import Bundle
+from registry.findings import Finding, Report
+
+
+@dataclass(frozen=True)
+class Bar:
+    """Contracts of one partner in force over the same span."""
+
+    contracts: tuple[str, ...]
+    start: dt.date | None  # None: open (no `from`)
+    end: dt.date | None  # None: open (no `until`)
+    x: float
+    width: float
+    y: float = 0.0
+
+    @property
+    def label(self) -> str:
+        """What fits inside the bar: the first contract, and how many more."""
+        more = len(self.contracts) - 1
+        text = self.contracts[0] + (f" +{more}" if more else "")
+        return text if len(text) * 5.6 + 24 < self.width else ""
+
+    @property
+    def text(self) -> str:
+        start = self.start.isoformat() if self.start else "open"
+        end = self.end.isoformat() if self.end else "open"
+        return f"{', '.join(self.contracts)}: {start} → {end}"
+
+
+@dataclass
+class Lane:
+    """A partner's contracts; bars that overlap in time go on rows of their own."""
+
+    partner: str
+    color: str
+    y: float
+    rows: int = 1
+    bars: list[Bar] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Marker:
+    """Future gaps and overlaps of one day."""
+
+    day: dt.date
+    x: float
+    gaps: int  # cells becoming gaps that day
+    overlaps: int
+    flip: bool = False  # too near the right edge: the label goes left of the line
+
+    @property
+    def label(self) -> str:
+        parts = []
+        if self.gaps:
+            parts.append(f"✗ gap {self.gaps:,}")
+        if self.overlaps:
+            parts.append(f"‼ overlap {self.overlaps:,}")
+        return f"{self.day.isoformat()}: {', '.join(parts)} cells"
+
+
+@dataclass(frozen=True)
+class Tick:
+    x: float
+    label: str
+
+
+@dataclass
+class ContractRow:
+    contract: str
+    partner: str
+    color: str
+    start: dt.date | None
+    end: dt.date | None
+    active: bool  # in force on `as_of`
+
+
+@dataclass
+class Timeline:
+    """An SVG of contracts per partner over time, in viewBox units."""
+
+    start: dt.date
+    end: dt.date
+    width: int
+    height: float
+    left: int  # where the time axis starts (partner names before it)
+    right: int
+    top: int
+    lane_height: int
+    lanes: list[Lane]
+    ticks: list[Tick]
+    markers: list[Marker]
+    as_of_x: float
+    horizon_x: float
+    as_of_flip: bool
+    contracts: list[ContractRow]
+    future: list[Finding]  # future-gap and future-overlap findings, by date
+
+
+WIDTH, LEFT, RIGHT, TOP, LANE = 1000, 170, 985, 40, 22
+
+
+def timeline(bundle: Bundle, report: Report, palette: dict[str, str]) -> Timeline:
+    as_of = dt.date.fromisoformat(report.as_of)
+    horizon_end = as_of + dt.timedelta(days=bundle.policy.horizon.days)
+    future = [f for f in report.findings if f.rule.startswith("future-") and f.date]
+    future.sort(key=lambda f: (f.date or "", f.rule))
+    days = {as_of, horizon_end}
+    for contract in bundle.contracts:
+        effective = contract.spec.effective
+        if effective is not None:
+            days.update(d for d in (effective.from_, effective.until) if d is not None)
+    days.update(dt.date.fromisoformat(f.date) for f in future if f.date)
+    first, last = min(days), max(days)
+    pad = dt.timedelta(days=max(30, (last - first).days // 12))
+    start, end = first - pad, last + pad
+    span = (end - start).days
+
+    def x(day: dt.date) -> float:
+        return round(LEFT + (RIGHT - LEFT) * (day - start).days / span, 1)
+
+    by_partner: dict[str, dict[tuple[dt.date | None, dt.date | None], list[str]]] = {}
+    rows = []
+    for contract in bundle.contracts:
+        effective = contract.spec.effective
+        begin = effective.from_ if effective else None
+        until = effective.until if effective else None
+        partner = contract.spec.partner
+        by_partner.setdefault(partner, {}).setdefault((begin, until), []).append(contract.name)
+        active = (begin is None or begin <= as_of) and (until is None or as_of < until)
+        rows.append(ContractRow(contract.name, partner, palette.get(partner, "p0"), begin, until,
+                                active))  # fmt: skip
+    lanes = []
+    y = float(TOP)
+    for partner in sorted(by_partner):
+        lane = Lane(partner, palette.get(partner, "p0"), y)
+        ends: list[dt.date] = []  # per row of the lane: where its last bar ends
+        spans = sorted(by_partner[partner].items(), key=lambda i: (i[0][0] or dt.date.min, i[1]))
+        for (begin, until), names in spans:
+            free = (r for r, end in enumerate(ends) if begin is not None and end <= begin)
+            row = next(free, None)
+            if row is None:
+                row = len(ends)
+                ends.append(dt.date.max)
+            ends[row] = until or dt.date.max
+            x0 = x(begin) if begin else LEFT
+            x1 = x(until) if until else RIGHT
+            lane.bars.append(Bar(tuple(names), begin, until, x0, max(1.0, x1 - x0), y + row * LANE))
+        lane.rows = len(ends)
+        y += LANE * lane.rows
+        lanes.append(lane)
+    markers = []
+    per_day: dict[dt.date, list[int]] = {}
+    for f in future:
+        counts = per_day.setdefault(dt.date.fromisoformat(f.date or ""), [0, 0])
+        counts[0 if f.rule == "future-gap" else 1] += f.cells or 0
+    for day, (gaps, overlaps) in sorted(per_day.items()):
+        markers.append(Marker(day, x(day), gaps, overlaps, flip=x(day) > RIGHT - 90))
+    rows.sort(key=lambda r: (r.partner, r.start or dt.date.min, r.contract))
+    return Timeline(
+        start=start,
+        end=end,
+        width=WIDTH,
+        height=max(y, TOP + LANE) + 8,
+        left=LEFT,
+        right=RIGHT,
+        top=TOP,
+        lane_height=LANE,
+        lanes=lanes,
+        ticks=_ticks(start, end, x),
+        markers=markers,
+        as_of_x=x(as_of),
+        horizon_x=x(horizon_end),
+        as_of_flip=x(as_of) > RIGHT - 110,
+        contracts=rows,
+        future=future,
+    )
+
+
+def _ticks(start: dt.date, end: dt.date, x: Callable[[dt.date], float]) -> list[Tick]:
+    years = [dt.date(y, 1, 1) for y in range(start.year + 1, end.year + 1)]
+    if len(years) >= 3:
+        step = max(1, len(years) // 8)
+        return [Tick(x(d), str(d.year)) for d in years[::step]]
+    months = []
+    day = dt.date(start.year, start.month, 1)
+    while day <= end:
+        if day > start and day.month in (1, 4, 7, 10):
+            months.append(day)
+        day = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return [Tick(x(d), d.strftime("%Y-%m")) for d in months]
