@@ -6,7 +6,10 @@ from __future__ import annotations
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-# Bump with a migration in database.py whenever a table below changes.
+# The schema is alembic's revisions (store/migrations/versions/); a table changed below
+# needs a new one. `registry_state.schema_version` is what the releases before
+# migrations check: they refuse a database above 1. It stays 1 while those releases can
+# still use the database; a revision that breaks them raises it, and this number with it.
 SCHEMA_VERSION = 1
 
 # Revisions are INTEGER columns (32 bits on PostgreSQL): the API refuses a larger one
