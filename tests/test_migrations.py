@@ -10,14 +10,15 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, inspect, text
 
-from registry.store import DatabaseError, Store
+from registry.model import API_VERSION, Document
+from registry.store import DatabaseError, Store, Write
 from registry.store.database import MIGRATIONS, Upgrade, connect, head, upgrade
 from tests.live import _environment
 
@@ -31,6 +32,7 @@ V1_COLUMNS = {
     "tokens": "id, hash, role, alliance, partner, name, created, revoked",
 }
 SERIALS = {"documents": "id", "changes": "seq", "tokens": "id"}
+VERSIONS = {"documents": "api_version"}
 
 
 @pytest.fixture
@@ -133,9 +135,10 @@ def migrate(engine: Engine, action: str, target: str) -> None:
 def test_a_database_made_before_migrations_is_adopted(engine: Engine, database_url: str) -> None:
     load_v1(engine)
     before = rows(engine)
-    assert upgrade(database_url) == Upgrade("0001", "0001", adopted=True)
-    assert revisions(engine) == ["0001"]
-    assert rows(engine) == before
+    assert upgrade(database_url) == Upgrade("0001", "0002", adopted=True)
+    assert revisions(engine) == ["0002"]
+    assert rows(engine) == before  # bodies, ETags, the log: as they were
+    assert set(rows(engine, VERSIONS)["documents"]) == {("alliance-registry/v1",)}
     with Store(database_url) as store:
         assert store.verify() == {"condominium": [], "metro-home": []}
         assert store.alliances() == {"condominium": 3, "metro-home": 4}
@@ -151,19 +154,38 @@ def test_a_database_made_before_migrations_is_adopted(engine: Engine, database_u
     assert served == current
 
 
+def test_an_upgraded_database_records_the_model_version_of_new_writes(
+    engine: Engine, database_url: str
+) -> None:
+    load_v1(engine)
+    with Store(database_url) as store:
+        fastnet = store.document("metro-home", "Partner", "fastnet")
+        assert fastnet is not None
+        renamed = Write("Partner", "fastnet", fastnet.body.replace("FastNet plc", "FastNet AG"))
+        with store.writing("metro-home") as draft:
+            draft.commit([renamed], "tester (manager)", "put")
+        assert store.verify() == {"condominium": [], "metro-home": []}
+    newest = rows(engine, {"documents": "id, revision, api_version"})["documents"][-1]
+    assert newest == (27, 5, API_VERSION)
+
+
+def test_the_model_version_the_store_records_is_the_one_documents_carry() -> None:
+    assert get_args(get_type_hints(Document)["api_version"]) == (API_VERSION,)
+
+
 def test_a_second_upgrade_changes_nothing(engine: Engine, database_url: str) -> None:
     load_v1(engine)
     upgrade(database_url)
     before = rows(engine)
-    assert upgrade(database_url) == Upgrade("0001", "0001")
+    assert upgrade(database_url) == Upgrade("0002", "0002")
     assert rows(engine) == before
-    assert revisions(engine) == ["0001"]
+    assert revisions(engine) == ["0002"]
 
 
 def test_a_database_left_without_its_state_row_gets_one(engine: Engine, database_url: str) -> None:
     """The releases before migrations created the state row just after the tables."""
     load_v1(engine, rows=False)
-    assert upgrade(database_url) == Upgrade("0001", "0001", adopted=True)
+    assert upgrade(database_url) == Upgrade("0001", "0002", adopted=True)
     assert rows(engine)["registry_state"] == [(1, 1, 0)]
 
 
@@ -187,6 +209,18 @@ def test_the_first_revision_is_the_schema_before_migrations(engine: Engine) -> N
     assert layout(engine) == made
 
 
+def test_a_downgrade_to_the_first_revision_drops_the_model_version(
+    engine: Engine, database_url: str
+) -> None:
+    load_v1(engine)
+    made = layout(engine)
+    upgrade(database_url)
+    assert layout(engine) != made
+    migrate(engine, "downgrade", "0001")
+    assert layout(engine) == made
+    assert revisions(engine) == ["0001"]
+
+
 def test_a_newer_revision_is_refused(engine: Engine, database_url: str) -> None:
     upgrade(database_url)
     with engine.begin() as connection:
@@ -194,7 +228,7 @@ def test_a_newer_revision_is_refused(engine: Engine, database_url: str) -> None:
     with pytest.raises(DatabaseError) as refused:
         Store(database_url)
     assert str(refused.value) == (
-        "the database has schema revision 0999, newer than this registry's 0001; "
+        "the database has schema revision 0999, newer than this registry's 0002; "
         "upgrade alliance-registry"
     )
 
