@@ -12,15 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
+import httpx
 import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, inspect, text
 
+from registry.access import digest
 from registry.model import API_VERSION, Document
 from registry.store import DatabaseError, Store, Write
 from registry.store.database import MIGRATIONS, Upgrade, connect, head, upgrade
-from tests.live import _environment
+from tests.live import LiveServer, _environment, registry_command
 
 V1 = Path(__file__).parent / "examples" / "databases" / "registry-v1"
 # The tables of the releases before migrations and their columns, as rows.sql lists them.
@@ -33,6 +35,7 @@ V1_COLUMNS = {
 }
 SERIALS = {"documents": "id", "changes": "seq", "tokens": "id"}
 VERSIONS = {"documents": "api_version"}
+FASTNET_PLC = '"65c2cb6632bdc7df867eb6535bfee449"'  # the ETag of Partner/fastnet at revision 2
 
 
 @pytest.fixture
@@ -258,3 +261,63 @@ def test_processes_starting_together_agree(engine: Engine, database_url: str) ->
     assert len(made) == 1, outputs
     assert revisions(engine) == [head()]
     assert rows(engine)["registry_state"] == [(1, 1, 0)]
+
+
+# -- the door: registry db, registry serve --------------------------------------------
+
+
+def test_registry_db_upgrade_and_current(engine: Engine, database_url: str) -> None:
+    load_v1(engine)
+    runs = [
+        registry_command("db", "current", database_url=database_url),
+        registry_command("db", "upgrade", database_url=database_url),
+        registry_command("db", "upgrade", database_url=database_url),
+        registry_command("db", "current", database_url=database_url),
+    ]
+    assert [(r.returncode, r.stdout, r.stderr) for r in runs] == [
+        (0, "none: made before migrations; registry db upgrade brings it to 0002\n", ""),
+        (
+            0,
+            "upgraded the database from revision 0001 (adopted: made before migrations) to "
+            "revision 0002\n",
+            "",
+        ),
+        (0, "the database is at revision 0002 already; nothing to do\n", ""),
+        (0, "revision 0002, the newest\n", ""),
+    ]
+
+
+def test_registry_db_upgrade_refuses_a_newer_database(engine: Engine, database_url: str) -> None:
+    upgrade(database_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+    refused = registry_command("db", "upgrade", database_url=database_url)
+    assert (refused.returncode, refused.stdout, refused.stderr) == (
+        2,
+        "",
+        "registry: the database has schema revision 0999, newer than this registry's 0002; "
+        "upgrade alliance-registry\n",
+    )
+    assert revisions(engine) == ["0999"]
+
+
+@pytest.mark.slow
+def test_serving_a_database_made_before_migrations_upgrades_it(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    load_v1(engine)
+    with LiveServer(database_url, tmp_path / "serve.log") as server:
+        assert revisions(engine) == ["0002"]
+        with Store(database_url) as store:
+            _, secret = store.create_token("admin", None, None, "test")
+            assert digest(secret) in store.principals()
+        got = httpx.get(
+            server.url("/v1/alliances/metro-home/documents/Partner/fastnet"),
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+    assert got.status_code == 200, got.text
+    assert (got.headers["etag"], got.headers["x-revision"]) == (FASTNET_PLC, "2")
+    assert (
+        "registry: upgraded the database from revision 0001 (adopted: made before migrations) "
+        "to revision 0002\n"
+    ) in server.output()
