@@ -15,8 +15,11 @@ from typing import Any, get_args, get_type_hints
 import httpx
 import pytest
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
+from sqlmodel import SQLModel
 
 from registry.access import digest
 from registry.model import API_VERSION, Document
@@ -222,6 +225,13 @@ def test_a_downgrade_to_the_first_revision_drops_the_model_version(
     migrate(engine, "downgrade", "0001")
     assert layout(engine) == made
     assert revisions(engine) == ["0001"]
+
+
+def test_the_tables_are_what_the_revisions_make(engine: Engine, database_url: str) -> None:
+    """A change to registry/store/tables.py comes with its revision."""
+    upgrade(database_url)
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
 
 
 def test_a_newer_revision_is_refused(engine: Engine, database_url: str) -> None:
