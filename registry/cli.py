@@ -195,6 +195,17 @@ def _server_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     for command in (create, revoke, listing, verify):
         command.add_argument("--database-url", metavar="URL", help="default: REGISTRY_DATABASE_URL")
 
+    db = sub.add_parser("db", help="the database's schema: upgrade it, show its revision")
+    db_sub = db.add_subparsers(title="db commands")
+    upgrading = db_sub.add_parser(
+        "upgrade", help="create or upgrade the schema; print the revisions from and to"
+    )
+    upgrading.set_defaults(run=_server("db_upgrade"))
+    showing = db_sub.add_parser("current", help="print the schema revision; change nothing")
+    showing.set_defaults(run=_server("db_current"))
+    for command in (upgrading, showing):
+        command.add_argument("--database-url", metavar="URL", help="default: REGISTRY_DATABASE_URL")
+
 
 def _validate(args: argparse.Namespace) -> int:
     result = checked(load(args.paths))

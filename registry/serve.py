@@ -1,5 +1,5 @@
 """The server door's commands: `registry serve` (and its demo registry), `registry
-token` and `registry log verify`. Imported only when one of them runs."""
+token`, `registry log verify` and `registry db`. Imported only when one of them runs."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import uvicorn
 from registry.access import Role
 from registry.errors import NotFound
 from registry.service import Registry
+from registry.service.database import Upgrade, current, head, upgrade
 from registry.settings import Settings
 
 # uvicorn kills a worker that does not answer its supervisor's ping in time, and with
@@ -85,7 +86,9 @@ def run(settings: Settings) -> None:
     """Serve until interrupted. Workers are separate processes that build the app
     from REGISTRY_* variables, so they get these settings through the environment."""
     os.environ.update(settings.to_env())
-    Registry.open(settings.database_url).close()  # create or migrate the schema once, up front
+    upgraded = upgrade(settings.database_url)  # create or upgrade the schema once, up front
+    if upgraded.before != upgraded.after:
+        print(f"registry: {_upgraded(upgraded)}", file=sys.stderr, flush=True)
     uvicorn.run(
         "registry.server:app_from_env",
         factory=True,
@@ -155,3 +158,33 @@ def log_verify(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"  {problem}")
     return 1 if any(found.values()) else 0
+
+
+def db_upgrade(args: argparse.Namespace) -> int:
+    upgraded = upgrade(_settings(args).database_url)
+    print(_upgraded(upgraded))
+    return 0
+
+
+def db_current(args: argparse.Namespace) -> int:
+    found, made_before_migrations = current(_settings(args).database_url)
+    if found == head():
+        print(f"revision {found}, the newest")
+    elif found is not None:
+        print(f"revision {found}; registry db upgrade brings it to {head()}")
+    elif made_before_migrations:
+        print(f"none: made before migrations; registry db upgrade brings it to {head()}")
+    else:
+        print(f"none: an empty database; registry db upgrade makes it at revision {head()}")
+    return 0
+
+
+def _upgraded(upgraded: Upgrade) -> str:
+    if upgraded.before is None:
+        return f"made a new database at revision {upgraded.after}"
+    if upgraded.before == upgraded.after:
+        return f"the database is at revision {upgraded.after} already; nothing to do"
+    before = f"revision {upgraded.before}" + (
+        " (adopted: made before migrations)" if upgraded.adopted else ""
+    )
+    return f"upgraded the database from {before} to revision {upgraded.after}"

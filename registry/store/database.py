@@ -1,30 +1,54 @@
-"""Engines for SQLite (the embedded default) and PostgreSQL, and the schema version.
+"""Engines for SQLite (the embedded default) and PostgreSQL, and the schema's migrations.
 
 SQLite runs in WAL mode so readers never wait for the writer, with a busy timeout
 so concurrent writers queue instead of failing. PostgreSQL URLs use psycopg 3.
+
+The schema is alembic's: the revisions in `migrations/versions/` create it and change
+it, run by `prepare` on the store's own connection (no alembic.ini at run time).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import threading
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import create_engine
 
-from registry.store.tables import SCHEMA_VERSION, RegistryState
+from registry.errors import Unavailable
+from registry.store.tables import SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 30_000
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The revision that is the schema of the releases before migrations: a database they
+# made is stamped with it, then upgraded.
+BEFORE_MIGRATIONS = "0001"
+# PostgreSQL advisory lock taken around an upgrade: a number of our own (b"registry").
+UPGRADE_LOCK = 0x7265676973747279
+# Alembic keeps the migration running in module globals: one at a time per process.
+_running = threading.Lock()
 
-# version -> the step that brings a database from the version before it. Version 1
-# is the first schema, created whole by `create_all`.
-MIGRATIONS: dict[int, Callable[[Session], None]] = {}
 
-
-class DatabaseError(RuntimeError):
+class DatabaseError(Unavailable):
     """A database the registry cannot use: unreachable, or of a newer schema."""
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """What `prepare` did: the revision found (None: an empty database) and the one
+    left; `adopted` when the database was made before migrations."""
+
+    before: str | None
+    after: str
+    adopted: bool = False
 
 
 def normalise_url(url: str) -> str:
@@ -57,24 +81,105 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def prepare(engine: Engine) -> None:
-    """Create the tables of a new database, or migrate an older one to this version."""
-    SQLModel.metadata.create_all(engine)
-    with Session(engine) as session:
-        state = session.exec(select(RegistryState)).first()
-        if state is None:
-            session.add(RegistryState(id=1, schema_version=SCHEMA_VERSION, generation=0))
-            try:
-                session.commit()
-            except IntegrityError:  # another process created it first
-                session.rollback()
-            return
-        if state.schema_version > SCHEMA_VERSION:
-            raise DatabaseError(
-                f"the database has schema version {state.schema_version}, newer than this "
-                f"registry's {SCHEMA_VERSION}; upgrade alliance-registry"
-            )
-        for version in range(state.schema_version + 1, SCHEMA_VERSION + 1):
-            MIGRATIONS[version](session)
-            state.schema_version = version
-        session.commit()
+def head() -> str:
+    """The newest revision this registry knows."""
+    revision = _scripts().get_current_head()
+    assert revision is not None
+    return revision
+
+
+def prepare(engine: Engine) -> Upgrade:
+    """Bring the database to this registry's schema: create it when empty, adopt one
+    made before migrations, upgrade an older one; refuse one newer than this code."""
+    with engine.connect() as connection:
+        found, _ = _found(connection)
+    if found == head():
+        return Upgrade(found, found)
+    with _running, engine.connect() as connection:
+        _lock(connection)
+        found, adopted = _found(connection)  # again: another process may have upgraded it
+        if adopted:
+            _adopt(connection)
+            found = BEFORE_MIGRATIONS
+        if found != head():
+            command.upgrade(_config(connection), "head")
+        connection.commit()
+    return Upgrade(found, head(), adopted)
+
+
+def upgrade(url: str) -> Upgrade:
+    engine = connect(url)
+    try:
+        return prepare(engine)
+    finally:
+        engine.dispose()
+
+
+def current(url: str) -> tuple[str | None, bool]:
+    """The database's revision, unchanged (None: none yet), and whether releases
+    before migrations made it."""
+    engine = connect(url)
+    try:
+        with engine.connect() as connection:
+            return _found(connection)
+    finally:
+        engine.dispose()
+
+
+def _found(connection: Connection) -> tuple[str | None, bool]:
+    """The database's revision and whether releases before migrations made it (their
+    tables, no revision); refuses a database newer than this registry."""
+    found = MigrationContext.configure(connection).get_current_revision()
+    if found is not None and found not in _known():
+        raise DatabaseError(
+            f"the database has schema revision {found}, newer than this registry's "
+            f"{head()}; upgrade alliance-registry"
+        )
+    if not inspect(connection).has_table("registry_state"):
+        return found, False
+    version = connection.execute(
+        text("SELECT schema_version FROM registry_state WHERE id = 1")
+    ).scalar()
+    if version is not None and version > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"the database has schema version {version}, newer than this "
+            f"registry's {SCHEMA_VERSION}; upgrade alliance-registry"
+        )
+    return found, found is None
+
+
+def _lock(connection: Connection) -> None:
+    """Begin the upgrade's transaction holding a lock that other processes starting
+    on the same database wait for; the commit releases it."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK})
+    else:  # SQLite: the write lock, taken now; another holder is waited for (busy timeout)
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _adopt(connection: Connection) -> None:
+    """Stamp a database made before migrations with the revision it already is. Those
+    releases created the state row just after the tables: a crash between left none."""
+    if connection.execute(text("SELECT count(*) FROM registry_state")).scalar() == 0:
+        connection.execute(
+            text("INSERT INTO registry_state (id, schema_version, generation) VALUES (1, 1, 0)")
+        )
+    command.stamp(_config(connection), BEFORE_MIGRATIONS)
+
+
+def _config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration, made here: no alembic.ini is read at run time."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+    config.attributes["connection"] = connection
+    return config
+
+
+@functools.cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_config())
+
+
+@functools.cache
+def _known() -> frozenset[str]:
+    return frozenset(script.revision for script in _scripts().walk_revisions())

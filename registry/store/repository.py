@@ -20,6 +20,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from registry.access import Principal, Role, digest, new_secret
+from registry.model import API_VERSION
 from registry.store.chain import (
     GENESIS,
     DocumentChange,
@@ -312,6 +313,7 @@ class Draft:
                     etag=None if after is None else etag(after),
                     deleted=write.body is None,
                     current=True,
+                    api_version=API_VERSION,
                 )
             )
             was = None if before is None else body_digest(before.body)

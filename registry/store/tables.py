@@ -6,7 +6,11 @@ from __future__ import annotations
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-# Bump with a migration in database.py whenever a table below changes.
+# The schema is alembic's revisions (store/migrations/versions/); a table changed below
+# needs a new one. `registry_state.schema_version` is what the releases before
+# migrations check: they refuse a database above 1. It stays 1 while those releases can
+# still use the database (0002 adds a column their inserts fill by its default); a
+# revision that breaks them raises it, and this number with it.
 SCHEMA_VERSION = 1
 
 # Revisions are INTEGER columns (32 bits on PostgreSQL): the API refuses a larger one
@@ -52,6 +56,9 @@ class DocumentRow(SQLModel, table=True):
     etag: str | None = None
     deleted: bool = False
     current: bool = True
+    # The model version it was written with (`registry.model.API_VERSION`). Versions
+    # from before the column, and those releases before migrations write, are v1.
+    api_version: str = Field(sa_column_kwargs={"server_default": "alliance-registry/v1"})
 
 
 class ChangeRow(SQLModel, table=True):

@@ -37,8 +37,8 @@ from registry.errors import (
     Unavailable,
 )
 from registry.service import Registry
-from registry.views.matrix import column_choices
 from registry.views.history import HISTORY_PAGE, history_view, history_window
+from registry.views.matrix import column_choices
 from registry.views.pages import AlliancePage, alliance_page
 from registry.views.templating import STATIC, environment
 
