@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, field
 
-API_VERSION = "alliance-registry/v1"
 SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 DURATION_PATTERN = r"^P(?!$)(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$"
 _DURATION_RE = re.compile(DURATION_PATTERN)
@@ -336,7 +335,3 @@ def schema_hook(type_: type) -> dict[str, Any]:
 def to_builtins(document: AnyDocument) -> Any:
     """The document as JSON-ready data, in the field names of the language."""
     return msgspec.to_builtins(document, enc_hook=enc_hook)
-
-
-def from_builtins(data: Any, kind: type[AnyDocument]) -> AnyDocument:
-    return msgspec.convert(data, kind, dec_hook=dec_hook)

@@ -25,7 +25,6 @@ from registry.service.writes import Request as WriteRequest
 from registry.store.tables import MAX_REVISION
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
-NAME = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 
 ForceParam = Annotated[
     bool,
