@@ -8,7 +8,7 @@ lets the engine work on regions without ever listing cells.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from math import prod
 from typing import Any
@@ -175,11 +175,6 @@ def normalize(intervals: Iterable[Interval]) -> Span:
 
 def span_size(span: Span) -> int:
     return sum(b - a for a, b in span)
-
-
-def span_leaves(span: Span) -> Iterator[int]:
-    for a, b in span:
-        yield from range(a, b)
 
 
 def build(name: str, tree: Any) -> tuple[Dimension | None, list[TreeProblem]]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from math import prod
@@ -105,17 +105,9 @@ class Arrangement:
             ref = branch[ref][paths[d][point[d]][depths[ref]]]
         return ~ref
 
-    def label_at(self, paths: Sequence[tuple[int, ...]]) -> int:
-        """The label id of one cell, given each dimension's leaf as its path of nodes
-        (`Axis.leaf_path`): the owner index's hot path."""
-        ref, dims, depths, branch = self.root, self._dim, self._depth, self._branch
-        while ref >= 0:
-            ref = branch[ref][paths[dims[ref]][depths[ref]]]
-        return ~ref
-
     def splits(self) -> list[tuple[int, int, dict[int, int]]]:
         """Per split: its dimension, the depth of its members and where each member
-        leads; the owner index walks these inline, as `label_at` does."""
+        leads; the owner index walks these inline, as `label` does."""
         return list(zip(self._dim, self._depth, self._branch, strict=True))
 
     def project(self, lo: int, hi: int) -> Arrangement:
@@ -408,14 +400,3 @@ def _meets(a: Span, b: Span) -> bool:
 
 def box_cells(box: Box) -> int:
     return prod(span_size(s) for s in box)
-
-
-def iter_cells(box: Box) -> Iterator[tuple[int, ...]]:
-    """Every cell of a box: for tests and small examples only."""
-    if not box:
-        yield ()
-        return
-    for lo, hi in box[0]:
-        for x in range(lo, hi):
-            for rest in iter_cells(box[1:]):
-                yield (x, *rest)

@@ -52,7 +52,3 @@ class Report(msgspec.Struct, kw_only=True, rename="camel"):
     def worst(self) -> int:
         """The rank of the most severe finding (0 when there is none)."""
         return max((SEVERITY_RANK[f.severity] for f in self.findings), default=0)
-
-
-def encode(value: Any) -> bytes:
-    return msgspec.json.encode(value)

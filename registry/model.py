@@ -338,7 +338,3 @@ def schema_hook(type_: type) -> dict[str, Any]:
 def to_builtins(document: AnyDocument) -> Any:
     """The document as JSON-ready data, in the field names of the language."""
     return msgspec.to_builtins(document, enc_hook=enc_hook)
-
-
-def from_builtins(data: Any, kind: type[AnyDocument]) -> AnyDocument:
-    return msgspec.convert(data, kind, dec_hook=dec_hook)

@@ -15,7 +15,7 @@ import datetime as dt
 import msgspec
 
 from registry.bundle import Bundle
-from registry.claims import Compiled, compile_bundle
+from registry.claims import Compiled
 from registry.dimensions import Box
 from registry.engine import Arrangement, Atom, arrange, merged, paused_gc
 from registry.findings import Finding
@@ -68,15 +68,6 @@ def plan(old: Bundle, new: Bundle, as_of: dt.date) -> Plan:
     )
 
 
-def owner_moves(old: Bundle, new: Bundle, as_of: dt.date) -> list[OwnerMove]:
-    """Every box whose set of accountable partners differs between the versions
-    (which must have the same dimension trees)."""
-    with paused_gc:
-        was, now = compile_bundle(old, [as_of]), compile_bundle(new, [as_of])
-        both = _arrange_both(was, _accountable(was), now, _accountable(now))
-        return _moves(both, was, now)
-
-
 def _arrange_both(
     was: Compiled, old_atoms: list[Atom], now: Compiled, new_atoms: list[Atom]
 ) -> Arrangement:
@@ -117,11 +108,6 @@ def _moves(both: Arrangement, was: Compiled, now: Compiled) -> list[OwnerMove]:
         for (owners_before, owners_after), boxes in sorted(moved.items())
         for box in merged([d.size for d in space.dimensions], boxes)
     ]
-
-
-def _accountable(compiled: Compiled) -> list[Atom]:
-    claims = compiled.claims
-    return [a for a in compiled.atoms if claims[a.claim].kind == "accountable"]
 
 
 def _key(finding: Finding) -> bytes:

@@ -15,7 +15,6 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -379,13 +378,3 @@ def _json_error_position(text: str, message: str) -> tuple[int, int]:
 def _end_position(before: str) -> tuple[int, int]:
     """The line and column just after `before`."""
     return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
-
-
-def iter_paths(data: Any, path: Path = ()) -> Iterator[Path]:
-    yield path
-    if isinstance(data, dict):
-        for key, value in data.items():
-            yield from iter_paths(value, (*path, key))
-    elif isinstance(data, list):
-        for i, value in enumerate(data):
-            yield from iter_paths(value, (*path, i))

@@ -1,12 +1,15 @@
 """Every role on every route, on SQLite and PostgreSQL: allowed, or 403 with the
 reason, exactly as `registry/access.py` grants; and a token of another alliance gets
 404 everywhere, as for an alliance that does not exist. Every write here is a dry run
-or sends what is stored, so nothing changes."""
+or sends what is stored, so nothing changes. "Every route" is the OpenAPI description's
+operations: each has an entry in the table, and each entry names the one it sends."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,7 +17,9 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from registry.access import GRANTS, ROLES, Action, Principal, Role
+from registry.server import create_app
 from registry.service.writes import Request, write
+from registry.settings import Settings
 from registry.store import Store
 from tests.apitools import (
     AS_OF,
@@ -33,7 +38,7 @@ from tests.conftest import ALLIANCE, ROLE_SCOPES, bearer
 Client = TestClient[Litestar]
 Send = Callable[[Client, dict[str, str], Store], httpx.Response]
 
-# The words of a 403 for each action a role lacks (registry/api/live.py).
+# The words of a 403 for each action a role lacks (registry/service/live.py).
 VERBS: dict[Action, str] = {
     "read": "read documents",
     "resolve": "ask owner queries",
@@ -97,6 +102,9 @@ def batch(client: Client, headers: dict[str, str], store: Store) -> httpx.Respon
 @dataclass(frozen=True)
 class Route:
     send: Send
+    # The OpenAPI operation it exercises, "METHOD /path/{param}" as /schema/openapi.json
+    # names it; several entries may exercise one operation.
+    operation: str = field(kw_only=True)
     # The actions the route checks, in its order; none: any valid token (or none).
     needs: tuple[Action, ...] = ()
     # Documents it writes or deletes: a partner may touch its own Partner document only.
@@ -107,54 +115,107 @@ class Route:
 
 
 ROUTES: dict[str, Route] = {
-    "GET /health": Route(get("/health"), scoped=False),
-    "GET /v1/alliances": Route(get("/v1/alliances"), scoped=False),
-    "GET documents": Route(get(f"{A}/documents"), ("read",)),
-    "GET documents at a revision": Route(get(f"{A}/documents?revision=1"), ("read",)),
-    "GET a document": Route(get(f"{A}/documents/Partner/metro"), ("read",)),
+    "GET /health": Route(get("/health"), scoped=False, operation="GET /health"),
+    "GET /v1/alliances": Route(get("/v1/alliances"), scoped=False, operation="GET /v1/alliances"),
+    "GET documents": Route(
+        get(f"{A}/documents"), ("read",), operation="GET /v1/alliances/{alliance}/documents"
+    ),
+    "GET documents at a revision": Route(
+        get(f"{A}/documents?revision=1"),
+        ("read",),
+        operation="GET /v1/alliances/{alliance}/documents",
+    ),
+    "GET a document": Route(
+        get(f"{A}/documents/Partner/metro"),
+        ("read",),
+        operation="GET /v1/alliances/{alliance}/documents/{kind}/{name}",
+    ),
     "GET a document at a revision": Route(
-        get(f"{A}/documents/Contract/metro-rest?revision=1"), ("read",)
+        get(f"{A}/documents/Contract/metro-rest?revision=1"),
+        ("read",),
+        operation="GET /v1/alliances/{alliance}/documents/{kind}/{name}",
     ),
     "PUT its own Partner": Route(
-        put("Partner/fastnet", FASTNET_PARTNER), ("write",), ("Partner/fastnet",)
+        put("Partner/fastnet", FASTNET_PARTNER),
+        ("write",),
+        ("Partner/fastnet",),
+        operation="PUT /v1/alliances/{alliance}/documents/{kind}/{name}",
     ),
     "PUT another Partner": Route(
-        put("Partner/metro", METRO_PARTNER), ("write",), ("Partner/metro",)
+        put("Partner/metro", METRO_PARTNER),
+        ("write",),
+        ("Partner/metro",),
+        operation="PUT /v1/alliances/{alliance}/documents/{kind}/{name}",
     ),
     "PUT a Contract": Route(
-        put("Contract/metro-rest", METRO_CONTRACT), ("write",), ("Contract/metro-rest",)
+        put("Contract/metro-rest", METRO_CONTRACT),
+        ("write",),
+        ("Contract/metro-rest",),
+        operation="PUT /v1/alliances/{alliance}/documents/{kind}/{name}",
     ),
-    "DELETE (dry run)": Route(delete_dry_run, ("write",), deletes=("Partner/cablenet",)),
+    "DELETE (dry run)": Route(
+        delete_dry_run,
+        ("write",),
+        deletes=("Partner/cablenet",),
+        operation="DELETE /v1/alliances/{alliance}/documents/{kind}/{name}",
+    ),
     "apply its own Partner (dry run)": Route(
         post(f"{A}/apply?dryRun=true&asOf={AS_OF}", FASTNET_PARTNER),
         ("write",),
         ("Partner/fastnet",),
+        operation="POST /v1/alliances/{alliance}/apply",
     ),
     "apply a Contract (dry run)": Route(
         post(f"{A}/apply?dryRun=true&asOf={AS_OF}", FASTNET_CONTRACT),
         ("write",),
         ("Contract/fastnet-internet",),
+        operation="POST /v1/alliances/{alliance}/apply",
     ),
     "apply forced": Route(
         post(f"{A}/apply?force=true&asOf={AS_OF}", FASTNET_PARTNER),
         ("write", "force"),
         ("Partner/fastnet",),
+        operation="POST /v1/alliances/{alliance}/apply",
     ),
     "plan its own Partner": Route(
-        post(f"{A}/plan?asOf={AS_OF}", FASTNET_PARTNER), ("write",), ("Partner/fastnet",)
+        post(f"{A}/plan?asOf={AS_OF}", FASTNET_PARTNER),
+        ("write",),
+        ("Partner/fastnet",),
+        operation="POST /v1/alliances/{alliance}/plan",
     ),
     "plan a Contract": Route(
         post(f"{A}/plan?asOf={AS_OF}", FASTNET_CONTRACT),
         ("write",),
         ("Contract/fastnet-internet",),
+        operation="POST /v1/alliances/{alliance}/plan",
     ),
-    "GET owner": Route(get(f"{A}/owner?category=outage&region=north&at={AS_OF}"), ("resolve",)),
-    "POST owner:batch": Route(batch, ("resolve",)),
-    "POST tickets:route": Route(ticket, ("resolve",)),
-    "GET audit": Route(get(f"{A}/audit?asOf={AS_OF}"), ("audit",)),
-    "GET audit as SARIF": Route(get(f"{A}/audit?asOf={AS_OF}&format=sarif"), ("audit",)),
-    "GET history": Route(get(f"{A}/history"), ("history",)),
-    "GET history/verify": Route(get(f"{A}/history/verify"), ("history",)),
+    "GET owner": Route(
+        get(f"{A}/owner?category=outage&region=north&at={AS_OF}"),
+        ("resolve",),
+        operation="GET /v1/alliances/{alliance}/owner",
+    ),
+    "POST owner:batch": Route(
+        batch, ("resolve",), operation="POST /v1/alliances/{alliance}/owner:batch"
+    ),
+    "POST tickets:route": Route(
+        ticket, ("resolve",), operation="POST /v1/alliances/{alliance}/tickets:route"
+    ),
+    "GET audit": Route(
+        get(f"{A}/audit?asOf={AS_OF}"), ("audit",), operation="GET /v1/alliances/{alliance}/audit"
+    ),
+    "GET audit as SARIF": Route(
+        get(f"{A}/audit?asOf={AS_OF}&format=sarif"),
+        ("audit",),
+        operation="GET /v1/alliances/{alliance}/audit",
+    ),
+    "GET history": Route(
+        get(f"{A}/history"), ("history",), operation="GET /v1/alliances/{alliance}/history"
+    ),
+    "GET history/verify": Route(
+        get(f"{A}/history/verify"),
+        ("history",),
+        operation="GET /v1/alliances/{alliance}/history/verify",
+    ),
 }
 
 
@@ -213,6 +274,39 @@ def test_the_table_follows_the_grants() -> None:
     ]
 
 
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def test_the_table_holds_every_operation_the_api_describes(tmp_path: Path) -> None:
+    """An operation missing from ROUTES would go untested for every role, and an entry
+    naming an operation the API dropped tests nothing: the OpenAPI description decides."""
+    url = f"sqlite:///{tmp_path}/registry.db"
+    store = Store(url)
+    try:
+        schema = create_app(Settings(database_url=url), store).openapi_schema.to_schema()
+    finally:
+        store.close()
+    described = {
+        f"{method.upper()} {path}"
+        for path, item in schema["paths"].items()
+        for method in item
+        if method in METHODS
+    }
+    missing = sorted(described - {route.operation for route in ROUTES.values()})
+    assert not missing, f"ROUTES has no entry for {', '.join(missing)}"
+    gone = [
+        f"{name!r} ({r.operation})" for name, r in ROUTES.items() if r.operation not in described
+    ]
+    assert not gone, f"ROUTES names operations the API does not describe: {', '.join(gone)}"
+
+
+def exercises(r: httpx.Response, operation: str) -> bool:
+    """Whether the request behind `r` is one of `operation`, "METHOD /path/{param}"."""
+    method, _, template = operation.partition(" ")
+    path = "[^/]+".join(re.escape(part) for part in re.split(r"\{\w+\}", template))
+    return r.request.method == method and re.fullmatch(path, r.request.url.path) is not None
+
+
 @pytest.fixture
 def strangers(seeded: Store) -> dict[str, str]:
     """A token per role bound to another alliance (the admin's sees every alliance)."""
@@ -256,6 +350,7 @@ def test_every_role_on_every_route(
     before = tables(with_cablenet)
     for role in ROLES:
         r = route.send(client, bearer(tokens[role]), with_cablenet)
+        assert exercises(r, route.operation), (r.request.method, r.request.url.path)
         detail = expected(role, route)
         if detail is None:
             assert r.status_code == 200, (role, r.text)

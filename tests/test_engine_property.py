@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracle import Cell, Label, Oracle
@@ -27,6 +28,9 @@ from registry.findings import Finding, Report
 from registry.load import load_texts
 from registry.resolve import OwnerIndex
 from registry.rules import audit
+
+# Hundreds of alliances, each checked cell by cell: out of the quick loop (-m "not slow").
+pytestmark = pytest.mark.slow
 
 API = "alliance-registry/v1"
 ALLIANCE = "grid"

@@ -13,6 +13,7 @@ import copy
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracle import Cell, Oracle
@@ -21,6 +22,9 @@ from test_engine_property import DATES, Case, cases
 from registry.findings import Finding
 from registry.plan import OwnerMove, _arrange_both, plan
 from registry.rules import audit, audit_arranged, compile_for_audit
+
+# Hundreds of pairs of versions, each checked cell by cell: out of the quick loop.
+pytestmark = pytest.mark.slow
 
 
 @st.composite

@@ -22,6 +22,9 @@ from tests.live import _environment, free_port, registry_command
 ROLE_LINE = re.compile(r"^  (admin|manager|auditor|resolver|partner) +(ar_\S+)$", re.M)
 
 
+# Several `registry` processes each: out of the quick loop (-m "not slow"), which keeps
+# one process per refusal below.
+@pytest.mark.slow
 def test_token_create_list_and_revoke(seeded: Store, database_url: str) -> None:
     made = registry_command(
         "token", "create", "--role", "auditor", "--alliance", "metro-home", "--name", "ines",
@@ -76,6 +79,7 @@ def test_token_create_refuses_a_bad_scope(
     assert store.tokens() == []
 
 
+@pytest.mark.slow
 def test_log_verify_exit_codes(seeded: Store, database_url: str) -> None:
     intact = registry_command("log", "verify", database_url=database_url)
     assert (intact.returncode, intact.stdout) == (0, "metro-home: intact\n")
@@ -93,6 +97,7 @@ def test_log_verify_exit_codes(seeded: Store, database_url: str) -> None:
     )
 
 
+@pytest.mark.slow
 def test_serve_demo_prints_working_tokens_and_serves_the_examples(tmp_path: Path) -> None:
     """The README's main job: every printed token works, the three curl calls answer."""
     port = free_port()
