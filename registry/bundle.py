@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry.catalogue import DEFAULT_HORIZON, RULE_PARAMETERS, RULES
 from registry.dimensions import Space
 from registry.model import (
     Alliance,
@@ -19,6 +18,7 @@ from registry.model import (
     PolicySet,
     Waiver,
 )
+from registry.rules import DEFAULT_HORIZON, RULE_PARAMETERS, RULES
 
 
 @dataclass(frozen=True)

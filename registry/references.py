@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from registry.bundle import Bundle, Origin, Policy
-from registry.catalogue import CELL_RULES, RULE_PARAMETERS, RULES
 from registry.dimensions import Dimension, Space, build
 from registry.messages import choices, suggest, unknown
 from registry.model import (
@@ -24,6 +23,7 @@ from registry.model import (
     TicketMapping,
     Waiver,
 )
+from registry.rules import CELL_RULES, RULE_PARAMETERS, RULES
 from registry.yamlnodes import Parsed
 
 Path = tuple[str | int, ...]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from conftest import REPO
 
 from registry.bundle import Policy
-from registry.catalogue import RULES
 from registry.load import load
 from registry.model import PolicySet
+from registry.rules import RULES
 
 
 def test_default_policy_file_equals_the_catalogue() -> None:

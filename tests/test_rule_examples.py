@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from conftest import EXAMPLES
 
-from registry.catalogue import RULES
 from registry.cli import main
 from registry.report.sarif import CAUSES
+from registry.rules import RULES
 
 AS_OF = "2026-11-22"
 RULE_EXAMPLES = EXAMPLES / "rules"

@@ -10,8 +10,8 @@ from typing import Any
 import msgspec
 
 from registry import __version__
-from registry.catalogue import RULES
 from registry.report.audited import Audited, region_text
+from registry.rules import RULES
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from registry.bundle import Bundle
-from registry.catalogue import RULES
 from registry.findings import Finding, Report
 from registry.resolve import OwnerIndex
+from registry.rules import RULES
 from registry.views import matrix as matrices
 from registry.views.matrix import Matrix
 

@@ -14,12 +14,12 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 
 from registry.bundle import Bundle, is_active
-from registry.catalogue import CELL_RULES
 from registry.claims import Compiled, State, compile_bundle, window_cuts
 from registry.dimensions import Box
 from registry.engine import Arrangement, box_cells, merged, paused_gc
 from registry.findings import Finding, Report, Summary
 from registry.model import Contract, Duration
+from registry.rules.catalogue import CELL_RULES
 
 Label = Hashable
 
