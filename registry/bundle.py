@@ -56,7 +56,7 @@ class Policy:
 
     @classmethod
     def from_set(cls, policy: PolicySet | None) -> Policy:
-        severities = {rule.id: rule.severity for rule in RULES.values()}
+        severities: dict[str, str] = {rule.id: rule.severity for rule in RULES.values()}
         parameters = {rule: dict(values) for rule, values in RULE_PARAMETERS.items()}
         horizon = DEFAULT_HORIZON
         name = "default"

@@ -1,101 +1,65 @@
-"""The rule catalogue: every rule id, its default severity and what it fires on.
+"""The rule catalogue: every rule, one module each, in the report's order.
 
-The one source of truth for `policies/default.yaml` (a test pins the file to it),
-for the loader's checks of waiver and policy rule ids, and for the docs.
+Findings sort by this order, rules are listed in it (SARIF, JUnit, the page), and
+`policies/default.yaml`, the PolicySet schema, the rule examples and the docs'
+rule table follow it: tests/test_rule_catalogue.py and tests/test_policy.py fail
+when one of them disagrees.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 from registry.model import Duration
+from registry.rules import (
+    coverage_gap,
+    coverage_overlap,
+    escalation_missing,
+    escalation_no_authority,
+    escalation_not_rising,
+    escalation_too_late,
+    face_authority,
+    face_gap,
+    face_overlap,
+    future_gap,
+    future_overlap,
+    gray_zone,
+    handoff_missing,
+    handoff_transfer,
+    outside_scope,
+    sla_bound,
+    waiver_expired,
+    waiver_unused,
+)
+from registry.rules.rule import SEVERITY_RANK, Rule
 
-Scope = Literal["cell", "document"]
-SEVERITY_RANK = {"off": 0, "info": 1, "warning": 2, "error": 3}
+__all__ = ["CELL_RULES", "DEFAULT_HORIZON", "RULES", "RULE_PARAMETERS", "SEVERITY_RANK"]
 
-
-@dataclass(frozen=True)
-class RuleInfo:
-    id: str
-    severity: str
-    scope: Scope
-    fires_when: str
-
-
-RULES: dict[str, RuleInfo] = {
-    r.id: r
-    for r in (
-        RuleInfo("coverage-gap", "error", "cell", "a cell has no accountable partner"),
-        RuleInfo(
-            "coverage-overlap", "error", "cell", "a cell has two or more accountable partners"
-        ),
-        RuleInfo("face-gap", "error", "cell", "a cell has no customer face"),
-        RuleInfo("face-overlap", "error", "cell", "a cell has more than one customer face"),
-        RuleInfo("future-gap", "warning", "cell", "within the horizon a cell becomes a gap"),
-        RuleInfo(
-            "future-overlap", "warning", "cell", "within the horizon a cell becomes an overlap"
-        ),
-        RuleInfo(
-            "outside-scope", "error", "cell", "a partner is accountable outside its own scope"
-        ),
-        RuleInfo(
-            "gray-zone",
-            "warning",
-            "cell",
-            "a partner with scope on a cell is not in the accountable contract's consulted team",
-        ),
-        RuleInfo(
-            "handoff-missing",
-            "error",
-            "cell",
-            "a non-face accountable partner has no handoff covering the cell",
-        ),
-        RuleInfo("handoff-transfer", "warning", "document", "a handoff sends the customer away"),
-        RuleInfo(
-            "escalation-missing",
-            "error",
-            "document",
-            "a contract with accountable claims has no escalation",
-        ),
-        RuleInfo(
-            "escalation-not-rising",
-            "error",
-            "document",
-            "escalation levels' `after` are not strictly increasing",
-        ),
-        RuleInfo(
-            "escalation-no-authority",
-            "error",
-            "document",
-            "the last escalation level is not an alliance authority",
-        ),
-        RuleInfo(
-            "escalation-too-late",
-            "warning",
-            "document",
-            "the authority level comes after a handoff's resolveWithin",
-        ),
-        RuleInfo(
-            "face-authority",
-            "error",
-            "document",
-            "a non-face accountable partner grants the face less than faceAuthority",
-        ),
-        RuleInfo(
-            "sla-bound",
-            "warning",
-            "document",
-            "a handoff's acknowledge or resolve time exceeds the policy's bound",
-        ),
-        RuleInfo("waiver-expired", "warning", "document", "a waiver has expired"),
-        RuleInfo("waiver-unused", "info", "document", "a waiver silences nothing"),
+RULES: dict[str, Rule] = {
+    rule.id: rule
+    for rule in (
+        coverage_gap.RULE,
+        coverage_overlap.RULE,
+        face_gap.RULE,
+        face_overlap.RULE,
+        future_gap.RULE,
+        future_overlap.RULE,
+        outside_scope.RULE,
+        gray_zone.RULE,
+        handoff_missing.RULE,
+        handoff_transfer.RULE,
+        escalation_missing.RULE,
+        escalation_not_rising.RULE,
+        escalation_no_authority.RULE,
+        escalation_too_late.RULE,
+        face_authority.RULE,
+        sla_bound.RULE,
+        waiver_expired.RULE,
+        waiver_unused.RULE,
     )
 }
 
 # Parameters a rule takes from a PolicySet, with their defaults.
 RULE_PARAMETERS: dict[str, dict[str, Duration]] = {
-    "sla-bound": {"acknowledgeWithin": Duration(days=1), "resolveWithin": Duration(days=14)},
+    rule.id: dict(rule.parameters) for rule in RULES.values() if rule.parameters
 }
-DEFAULT_HORIZON = Duration(days=90)
-CELL_RULES = [r.id for r in RULES.values() if r.scope == "cell"]
+DEFAULT_HORIZON = Duration(days=90)  # how far ahead the future-* rules look
+CELL_RULES = [rule.id for rule in RULES.values() if rule.cell]
