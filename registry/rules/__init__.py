@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from registry.rules.catalogue import (
     CELL_RULES,
     DEFAULT_HORIZON,
-    RULE_PARAMETERS,
     RULES,
     SEVERITY_RANK,
 )
@@ -19,7 +18,6 @@ __all__ = [
     "CELL_RULES",
     "DEFAULT_HORIZON",
     "RULES",
-    "RULE_PARAMETERS",
     "SEVERITY_RANK",
     "audit",
     "audit_arranged",

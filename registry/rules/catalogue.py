@@ -31,7 +31,7 @@ from registry.rules import (
 )
 from registry.rules.rule import SEVERITY_RANK, Rule
 
-__all__ = ["CELL_RULES", "DEFAULT_HORIZON", "RULES", "RULE_PARAMETERS", "SEVERITY_RANK"]
+__all__ = ["CELL_RULES", "DEFAULT_HORIZON", "RULES", "SEVERITY_RANK"]
 
 RULES: dict[str, Rule] = {
     rule.id: rule
@@ -57,9 +57,5 @@ RULES: dict[str, Rule] = {
     )
 }
 
-# Parameters a rule takes from a PolicySet, with their defaults.
-RULE_PARAMETERS: dict[str, dict[str, Duration]] = {
-    rule.id: dict(rule.parameters) for rule in RULES.values() if rule.parameters
-}
 DEFAULT_HORIZON = Duration(days=90)  # how far ahead the future-* rules look
 CELL_RULES = [rule.id for rule in RULES.values() if rule.cell]

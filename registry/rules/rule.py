@@ -103,7 +103,8 @@ class Rule:
     id: str
     severity: Severity  # by default
     fires_when: str
-    causes: tuple[str, ...]  # the spec keys that cause a finding, first found first
+    # The spec keys that cause a finding: SARIF points at the first one its document has.
+    causes: tuple[str, ...]
     parameters: Mapping[str, Duration] = field(default_factory=dict)  # name -> default
     cell: ClassVar[bool] = False
 
