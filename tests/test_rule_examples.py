@@ -49,7 +49,7 @@ def rules_in(reports: list[dict[str, Any]]) -> set[str]:
 
 def test_every_rule_has_a_failing_and_a_passing_example() -> None:
     folders = sorted(p.name for p in RULE_EXAMPLES.iterdir() if p.is_dir())
-    assert folders == sorted(RULES), "one folder per rule of registry/catalogue.py, named by its id"
+    assert folders == sorted(RULES), "one folder per rule of registry/rules/, named by its id"
     for rule in RULES:
         for side in SIDES:
             case = RULE_EXAMPLES / rule / side
