@@ -27,12 +27,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from registry.rules.catalogue import (
-    CELL_RULES,
-    DEFAULT_HORIZON,
-    RULES,
-    SEVERITY_RANK,
-)
+from registry.rules.catalogue import CELL_RULES, DEFAULT_HORIZON, RULES, SEVERITY_RANK
 
 if TYPE_CHECKING:
     from registry.rules.auditing import audit, audit_arranged, compile_for_audit
