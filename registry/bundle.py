@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry.catalogue import DEFAULT_HORIZON, RULE_PARAMETERS, RULES
 from registry.dimensions import Space
 from registry.model import (
     Alliance,
@@ -19,6 +18,7 @@ from registry.model import (
     PolicySet,
     Waiver,
 )
+from registry.rules import DEFAULT_HORIZON, RULES
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,8 @@ class Policy:
 
     @classmethod
     def from_set(cls, policy: PolicySet | None) -> Policy:
-        severities = {rule.id: rule.severity for rule in RULES.values()}
-        parameters = {rule: dict(values) for rule, values in RULE_PARAMETERS.items()}
+        severities: dict[str, str] = {rule.id: rule.severity for rule in RULES.values()}
+        parameters = {rule.id: dict(rule.parameters) for rule in RULES.values() if rule.parameters}
         horizon = DEFAULT_HORIZON
         name = "default"
         if policy is not None:
@@ -66,12 +66,8 @@ class Policy:
             for rule, setting in policy.spec.rules.items():
                 if setting.severity is not None:
                     severities[rule] = setting.severity
-                for key, value in (
-                    ("acknowledgeWithin", setting.acknowledge_within),
-                    ("resolveWithin", setting.resolve_within),
-                ):
-                    if value is not None:
-                        parameters.setdefault(rule, {})[key] = value
+                for key, value in setting.parameters().items():
+                    parameters.setdefault(rule, {})[key] = value
         return cls(name, horizon, severities, parameters)
 
 

@@ -15,7 +15,6 @@ import msgspec
 from registry import __version__, schema, synth, tickets
 from registry.access import ROLES
 from registry.bundle import Bundle, Policy, summary
-from registry.catalogue import SEVERITY_RANK
 from registry.errors import (
     Conflict,
     InvalidDocuments,
@@ -31,7 +30,7 @@ from registry.model import PolicySet
 from registry.plan import Plan, plan
 from registry.report import RENDERERS, Audited, region_text
 from registry.resolve import Answer, OwnerIndex
-from registry.rules import audit
+from registry.rules import SEVERITY_RANK, audit
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INVALID = 0, 1, 2
 

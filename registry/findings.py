@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from registry.catalogue import RULES, SEVERITY_RANK
+from registry.rules import RULES, SEVERITY_RANK
 
 
 class Finding(msgspec.Struct, kw_only=True):

@@ -255,6 +255,14 @@ class RuleSetting(Base):
     acknowledge_within: Duration | None = None
     resolve_within: Duration | None = None
 
+    def parameters(self) -> dict[str, Duration]:
+        """The parameters it sets, by their names in documents (`acknowledgeWithin`)."""
+        return {
+            f.encode_name: value
+            for f in msgspec.structs.fields(self)
+            if f.name != "severity" and (value := getattr(self, f.name)) is not None
+        }
+
 
 class PolicySetSpec(Base):
     horizon: Duration = field(default_factory=lambda: Duration(days=90))

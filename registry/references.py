@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from registry.bundle import Bundle, Origin, Policy
-from registry.catalogue import CELL_RULES, RULE_PARAMETERS, RULES
 from registry.dimensions import Dimension, Space, build
 from registry.messages import choices, suggest, unknown
 from registry.model import (
@@ -24,6 +23,7 @@ from registry.model import (
     TicketMapping,
     Waiver,
 )
+from registry.rules import CELL_RULES, RULES
 from registry.yamlnodes import Parsed
 
 Path = tuple[str | int, ...]
@@ -527,12 +527,10 @@ def _check_policy(item: Located, report: Report) -> None:
     doc = item.document
     assert isinstance(doc, PolicySet)
     for rule, setting in doc.spec.rules.items():
-        params = RULE_PARAMETERS.get(rule, {})
-        for key, value in (
-            ("acknowledgeWithin", setting.acknowledge_within),
-            ("resolveWithin", setting.resolve_within),
-        ):
-            if value is not None and key not in params:
+        known = RULES.get(rule)
+        takes = known.parameters if known is not None else {}
+        for key in setting.parameters():
+            if key not in takes:
                 report(
                     item,
                     ("spec", "rules", rule, key),

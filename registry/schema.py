@@ -13,8 +13,8 @@ from typing import Any
 
 import msgspec
 
-from registry.catalogue import RULES
 from registry.model import ALLIANCE_FIELD, KINDS, SLUG_PATTERN, TICKET_SOURCES, schema_hook
+from registry.rules import RULES
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 BASE_ID = "https://alliance-registry.dev/schemas/v1/"

@@ -23,11 +23,10 @@ from hypothesis import strategies as st
 from oracle import Cell, Label, Oracle
 
 from registry.bundle import Bundle
-from registry.catalogue import CELL_RULES
 from registry.findings import Finding, Report
 from registry.load import load_texts
 from registry.resolve import OwnerIndex
-from registry.rules import audit
+from registry.rules import CELL_RULES, audit
 
 # Hundreds of alliances, each checked cell by cell: out of the quick loop (-m "not slow").
 pytestmark = pytest.mark.slow

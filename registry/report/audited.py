@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from registry.bundle import Bundle, Origin
-from registry.catalogue import SEVERITY_RANK
 from registry.findings import Finding, Report
+from registry.rules import SEVERITY_RANK
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from junitparser import Failure, JUnitXml, Skipped, TestCase, TestSuite
 
-from registry.catalogue import RULES
 from registry.report.audited import Audited, failing, region_text
+from registry.rules import RULES
 
 
 def render(audits: Sequence[Audited], fail_on: str) -> str:

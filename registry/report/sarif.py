@@ -10,34 +10,11 @@ from typing import Any
 import msgspec
 
 from registry import __version__
-from registry.catalogue import RULES
 from registry.report.audited import Audited, region_text
+from registry.rules import RULES
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
-
-# The spec keys that cause a finding of each rule, first found first: a code host
-# annotates that line (a document without them is pointed at where it starts).
-CAUSES: dict[str, tuple[str, ...]] = {
-    "coverage-gap": ("dimensions",),
-    "coverage-overlap": ("accountable",),
-    "face-gap": ("customerFace",),
-    "face-overlap": ("customerFace",),
-    "future-gap": ("effective", "accountable"),
-    "future-overlap": ("effective", "accountable"),
-    "outside-scope": ("accountable",),
-    "gray-zone": ("consulted", "accountable"),
-    "handoff-missing": ("handoffs", "accountable"),
-    "handoff-transfer": ("handoffs",),
-    "escalation-missing": ("accountable",),
-    "escalation-not-rising": ("escalation",),
-    "escalation-no-authority": ("escalation",),
-    "escalation-too-late": ("escalation",),
-    "face-authority": ("grantsFace", "accountable"),
-    "sla-bound": ("handoffs",),
-    "waiver-expired": ("expires",),
-    "waiver-unused": ("where", "rule"),
-}
 
 
 def render(audits: Sequence[Audited], fail_on: str) -> str:
@@ -49,7 +26,8 @@ def render(audits: Sequence[Audited], fail_on: str) -> str:
                 origin = audited.origins.get(ref)
                 if origin is None:
                     continue
-                line, column = origin.at(*CAUSES[finding.rule])
+                # The key that causes the finding, else where the document starts.
+                line, column = origin.at(*RULES[finding.rule].causes)
                 locations.append({
                     "physicalLocation": {
                         "artifactLocation": {"uri": origin.file},

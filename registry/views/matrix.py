@@ -26,6 +26,9 @@ from typing import Literal
 from registry.bundle import Bundle
 from registry.dimensions import Dimension
 from registry.resolve import OwnerIndex
+from registry.rules import coverage_gap, coverage_overlap
+from registry.rules.rule import CellRule, Timeline
+from registry.rules.waivers import live_waivers, silencing
 
 # The most columns a matrix shows: a deeper level of the column tree is used only
 # while it fits.
@@ -33,6 +36,11 @@ MAX_COLUMNS = 16
 DETAIL_PARTS = 8  # parts a cell's description names
 ShareState = Literal["owned", "gap", "overlap"]
 CellState = Literal["owned", "gap", "overlap", "mixed", "empty"]
+# The share each coverage rule's label makes; where neither fires, one partner owns it.
+FAULTS: tuple[tuple[CellRule, ShareState], ...] = (
+    (coverage_gap.RULE, "gap"),
+    (coverage_overlap.RULE, "overlap"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,18 +366,14 @@ def _shares(bundle: Bundle, index: OwnerIndex, as_of: dt.date) -> tuple[list[Sha
     result is kept per time segment and set of live waivers."""
     compiled = index.compiled
     segment = compiled.segment(as_of)
-    live = {
-        i: w.spec.rule
-        for i, w in enumerate(bundle.waivers)
-        if as_of < w.spec.expires and w.spec.rule in ("coverage-gap", "coverage-overlap")
-    }
+    shown = {rule.id for rule, _ in FAULTS}
+    live = {i: rule for i, rule in live_waivers(bundle, as_of).items() if rule in shown}
     key = (segment, tuple(sorted(live.items())))
     with _SHARES_LOCK:
         known = _SHARES.setdefault(index, {})
         found = known.get(key)
     if found is not None:
         return found
-    contracts = bundle.contracts
     ids: dict[Share, int] = {}
     shares: list[Share] = []
     share_of: list[int] = []
@@ -378,13 +382,8 @@ def _shares(bundle: Bundle, index: OwnerIndex, as_of: dt.date) -> tuple[list[Sha
         state = compiled.state_at(label, segment)
         sid = by_state.get(id(state))
         if sid is None:
-            partners = tuple(sorted({contracts[k].spec.partner for k in state.accountable}))
-            if len(partners) == 1:
-                share = Share("owned", partners, False)
-            else:
-                rule = "coverage-gap" if not partners else "coverage-overlap"
-                waived = any(live.get(w) == rule for w in state.waivers)
-                share = Share("gap" if not partners else "overlap", partners, waived)
+            # The matrix shows one day: a timeline of one state.
+            share = _share(Timeline.read((state,), compiled), live)
             sid = ids.get(share)
             if sid is None:
                 sid = ids[share] = len(shares)
@@ -396,6 +395,17 @@ def _shares(bundle: Bundle, index: OwnerIndex, as_of: dt.date) -> tuple[list[Sha
             known.clear()
         known[key] = (shares, share_of)
     return shares, share_of
+
+
+def _share(timeline: Timeline, live: dict[int, str]) -> Share:
+    """What the coverage rules say of a timeline: a gap or an overlap, waived when a
+    live waiver silences that rule there; where neither fires, its one owner."""
+    for rule, state in FAULTS:
+        label = rule.detect(timeline)
+        if label is not None:
+            waived = bool(silencing(timeline.now, rule.id, live))
+            return Share(state, tuple(sorted(label.partners)), waived)
+    return Share("owned", tuple(sorted(timeline.owners)), False)
 
 
 def _rows(dim: Dimension, expand: Collection[str], budget: int) -> list[Row]:

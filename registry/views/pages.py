@@ -12,9 +12,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from registry.bundle import Bundle
-from registry.catalogue import RULES
 from registry.findings import Finding, Report
 from registry.resolve import OwnerIndex
+from registry.rules import RULES
 from registry.views import matrix as matrices
 from registry.views.history import HistoryView
 from registry.views.matrix import Matrix

@@ -1,0 +1,131 @@
+"""What a rule is: its id, default severity, parameters, when it fires and how it
+finds that out, its message, and the spec keys that cause its findings.
+
+A cell rule reads one region's timeline (what holds on its cells on the audit's
+days) and gives a label, or None where it does not fire; the audit merges the
+regions of one label into findings. A document rule checks one contract or one
+waiver and gives each finding's message, partners and documents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Literal, NamedTuple
+
+from registry.model import Duration, Severity
+
+if TYPE_CHECKING:
+    from registry.bundle import Bundle
+    from registry.claims import ClaimInfo, Compiled, State
+    from registry.model import Contract, Waiver
+
+SEVERITY_RANK = {"off": 0, "info": 1, "warning": 2, "error": 3}
+
+
+@dataclass(slots=True)  # not frozen: one is read per distinct timeline, and frozen costs
+class Timeline:
+    """What holds on a region's cells on the audit's days: on `as_of` (`now`, and
+    its accountable partners, `owners`), then on each later day something changes
+    (`changes`: the day and the accountable partners from then on)."""
+
+    now: State
+    owners: frozenset[str]
+    changes: tuple[tuple[dt.date, frozenset[str]], ...]
+    claims: Sequence[ClaimInfo]
+
+    @classmethod
+    def read(cls, states: tuple[State, ...], compiled: Compiled) -> Timeline:
+        """The timeline of a leaf box: its state on each segment of the audit's time axis."""
+        contracts = compiled.bundle.contracts
+        now = states[0]
+        owners = frozenset(contracts[k].spec.partner for k in now.accountable)
+        changes: tuple[tuple[dt.date, frozenset[str]], ...] = ()
+        # Most boxes hold one state all along (equal states are one object).
+        if states.count(now) != len(states):
+            cuts = compiled.cuts
+            changes = tuple(
+                (cuts[i], frozenset(contracts[k].spec.partner for k in states[i].accountable))
+                for i in range(1, len(states))
+                if states[i] is not states[i - 1]
+            )
+        return cls(now, owners, changes, compiled.claims)
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """What a cell rule says of a region: the partners involved, the day it happens
+    (`future-*`) and the (owner, other) pairs (`gray-zone`). The regions of one
+    rule with the same partners and day make one finding (§4)."""
+
+    partners: frozenset[str]
+    date: str | None = None
+    pairs: frozenset[tuple[str, str]] = frozenset()
+
+    @property
+    def accountable(self) -> frozenset[str]:
+        """The partners whose contracts the finding names: of a pair, its owner."""
+        return frozenset(owner for owner, _ in self.pairs) if self.pairs else self.partners
+
+
+class Said(NamedTuple):
+    """One finding of a document rule."""
+
+    message: str
+    partners: list[str]
+    documents: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a document rule knows besides its document: the alliance, the day, and
+    which waivers silenced a cell rule somewhere."""
+
+    bundle: Bundle
+    as_of: dt.date
+    used_waivers: frozenset[int]
+    faces: frozenset[str]  # the partners of the alliance's customer face
+
+    def parameters(self, rule: str) -> Mapping[str, Duration]:
+        """The rule's parameters under the alliance's policy."""
+        return self.bundle.policy.parameters.get(rule, {})
+
+
+# Which documents a cell finding names: the Alliance (whose dimensions or customer
+# face cause it), or the contracts of its accountable partners in force on the audit's
+# day or on the finding's date.
+Documents = Literal["alliance", "contracts now", "contracts on its date"]
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Rule:
+    id: str
+    severity: Severity  # by default
+    fires_when: str
+    # The spec keys that cause a finding: SARIF points at the first one its document has.
+    causes: tuple[str, ...]
+    parameters: Mapping[str, Duration] = field(default_factory=dict)  # name -> default
+    cell: ClassVar[bool] = False
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class CellRule(Rule):
+    detect: Callable[[Timeline], Label | None]
+    message: Callable[[Label, str], str]  # of a finding's label and its cells in words
+    documents: Documents
+    cell: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class ContractRule(Rule):
+    """Checks each contract in force on the audit's day or later."""
+
+    check: Callable[[Contract, Context], Iterable[Said]]
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class WaiverRule(Rule):
+    """Checks each waiver (and its index in the bundle)."""
+
+    check: Callable[[int, Waiver, Context], Iterable[Said]]
