@@ -11,6 +11,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from registry.checkpoint import Signer
 from registry.server import create_app
 from registry.service import Registry
 from registry.settings import Settings
@@ -158,6 +159,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
+# The registry's signing key in the tests: every store the fixtures open signs a
+# checkpoint with each entry, as a server given REGISTRY_SIGNING_KEY_FILE does.
+SIGNER = Signer.generate()
+
+
 def seed(store: Store, paths: list[Path]) -> dict[str, int]:
     """Write the alliances in `paths` to the store as `registry serve --demo` does."""
     return Registry(store).seed(paths, "demo seed")
@@ -165,7 +171,7 @@ def seed(store: Store, paths: list[Path]) -> dict[str, int]:
 
 @pytest.fixture
 def store(database_url: str) -> Iterator[Store]:
-    opened = Store(database_url)
+    opened = Store(database_url, SIGNER)
     yield opened
     opened.close()
 
