@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 
@@ -113,7 +114,7 @@ class Signer:
         encoded = base64.b64encode(ED25519 + self.public).decode()
         return f"{self.name}+{self.key_id.hex()}+{encoded}"
 
-    @property
+    @functools.cached_property
     def verifier(self) -> Verifier:
         return Verifier.parse(self.verifier_key)
 

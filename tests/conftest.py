@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -160,8 +161,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 # The registry's signing key in the tests: every store the fixtures open signs a
-# checkpoint with each entry, as a server given REGISTRY_SIGNING_KEY_FILE does.
-SIGNER = Signer.generate()
+# checkpoint with each entry, as a server given REGISTRY_SIGNING_KEY_FILE does, and so
+# do the servers tests/live.py starts. Fixed, so a second import of this module agrees.
+SIGNER = Signer(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
 
 
 def seed(store: Store, paths: list[Path]) -> dict[str, int]:

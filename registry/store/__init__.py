@@ -1,10 +1,18 @@
 """Storage: sqlmodel tables, the repository, and the hash-chained change log."""
 
 from registry.store.database import DatabaseError
-from registry.store.repository import ChainBroken, Draft, Entry, Proof, Store, StoredDocument, Write
+from registry.store.repository import (
+    CannotSign,
+    Draft,
+    Entry,
+    Proof,
+    Store,
+    StoredDocument,
+    Write,
+)
 
 __all__ = [
-    "ChainBroken",
+    "CannotSign",
     "DatabaseError",
     "Draft",
     "Entry",

@@ -111,9 +111,10 @@ class Proof:
     problems: list[str]
 
 
-class ChainBroken(Unavailable):
-    """A chain that no longer extends the checkpoint the server last signed of it:
-    signing on top would vouch for what the server did not write, so nothing is."""
+class CannotSign(Unavailable):
+    """An entry the store will not append: the chain is signed and the store has no
+    key, or the chain no longer ends at its last checkpoint (changed in the database),
+    so signing on top would vouch for what the server did not write."""
 
 
 def now() -> str:
@@ -376,28 +377,50 @@ class Store:
     def _seal(
         self, session: Session, chain: str, *, previous: int, revision: int, head: str, at: str
     ) -> None:
-        """Sign the chain's new head in the transaction that appends it. The latest
-        checkpoint must still name the entry the chain has at its size (a log MUST NOT
-        sign a head inconsistent with one it signed: c2sp.org/tlog-checkpoint)."""
-        if self.signer is None:
-            return
+        """Sign the chain's new head in the transaction that appends it. Once a chain is
+        signed, every entry appended to it is, each on the one before: a log MUST NOT
+        sign a head inconsistent with one it signed (c2sp.org/tlog-checkpoint), and
+        this one signs no entry it did not write either. So a store without the key,
+        or a chain that no longer ends at its last checkpoint (an entry forged on it,
+        an entry rewritten), is refused, and nothing is written."""
         latest = session.exec(
             select(CheckpointRow)
             .where(CheckpointRow.chain == chain)
             .order_by(col(CheckpointRow.size).desc())
             .limit(1)
         ).first()
-        if latest is not None and (
-            latest.size > previous or _hash_at(session, chain, latest.size) != latest.head
-        ):
+        if latest is not None:
             what = f"the change log of '{chain.partition('/')[2]}'" if "/" in chain else TOKEN_LOG
-            raise ChainBroken(
-                f"{what} no longer extends the checkpoint the server signed at revision "
-                f"{latest.size}: it was changed in the database; nothing was written "
-                "(run `registry log verify`)"
-            )
-        note = self.signer.sign(origin(self.registry_id, chain), revision, head, at)
-        session.add(CheckpointRow(chain=chain, size=revision, head=head, at=at, note=note))
+            if self.signer is None:
+                raise CannotSign(
+                    f"{what} is signed (its last checkpoint is of revision {latest.size}) "
+                    "and this registry has no signing key: set REGISTRY_SIGNING_KEY_FILE or "
+                    "REGISTRY_SIGNING_KEY; nothing was written"
+                )
+            if (
+                latest.size != previous
+                or _hash_at(session, chain, previous) != latest.head
+                or not self._signed_here(latest, chain)
+            ):
+                raise CannotSign(
+                    f"{what} does not end at a checkpoint this server signed (the last is of "
+                    f"revision {latest.size}; the log is at revision {previous}): it was "
+                    "changed in the database; nothing was written (run `registry log verify`)"
+                )
+        if self.signer is not None:
+            note = self.signer.sign(origin(self.registry_id, chain), revision, head, at)
+            session.add(CheckpointRow(chain=chain, size=revision, head=head, at=at, note=note))
+
+    def _signed_here(self, row: CheckpointRow, chain: str) -> bool:
+        """The checkpoint row is one this key signed, of this chain at its size and head.
+        (A key changed since is refused too: changing keys is not supported yet.)"""
+        assert self.signer is not None
+        try:
+            opened = self.signer.verifier.open(row.note)
+        except CheckpointError:
+            return False
+        expected = (origin(self.registry_id, chain), row.size, row.head)
+        return (opened.origin, opened.size, opened.head) == expected
 
     def checkpoint(self, alliance: str | None) -> tuple[int, CheckpointRow | None] | None:
         """The chain's revision and its newest checkpoint (None: none yet), read in one
