@@ -155,6 +155,7 @@ ROUTES: dict[str, Route] = {
     "GET audit as SARIF": Route(get(f"{A}/audit?asOf={AS_OF}&format=sarif"), ("audit",)),
     "GET history": Route(get(f"{A}/history"), ("history",)),
     "GET history/verify": Route(get(f"{A}/history/verify"), ("history",)),
+    "GET history/checkpoint": Route(get(f"{A}/history/checkpoint"), ("history",)),
 }
 
 
@@ -199,6 +200,7 @@ def test_the_table_follows_the_grants() -> None:
         "plan a Contract",
         "GET history",
         "GET history/verify",
+        "GET history/checkpoint",
     ]
     assert [r for r in ROUTES if r not in allowed["auditor"]] == [
         "PUT its own Partner",

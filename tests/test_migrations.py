@@ -235,6 +235,18 @@ def test_a_downgrade_to_the_first_revision_drops_the_model_version(
     assert revisions(engine) == ["0001"]
 
 
+def test_a_downgrade_to_0002_drops_the_checkpoints_and_the_token_log(
+    engine: Engine, database_url: str
+) -> None:
+    migrate(engine, "upgrade", "0002")
+    made = layout(engine)
+    upgrade(database_url)
+    assert {"checkpoints", "token_changes"} <= set(layout(engine))
+    migrate(engine, "downgrade", "0002")
+    assert layout(engine) == made
+    assert rows(engine)["registry_state"] == [(1, 1, 0)]
+
+
 def test_the_tables_are_what_the_revisions_make(engine: Engine, database_url: str) -> None:
     """A change to registry/store/tables.py comes with its revision."""
     upgrade(database_url)
