@@ -52,7 +52,7 @@ def demo(settings: Settings) -> tuple[Settings, str]:
         ("resolver", DEMO_ALLIANCE, None),
         ("partner", DEMO_ALLIANCE, DEMO_PARTNER),
     ]
-    with Registry.open(url) as registry:
+    with Registry.open(url, settings.signer()) as registry:
         alliances = registry.seed([examples_dir()], "demo seed")
         tokens = {
             role: registry.create_token(role, a, p, f"demo {role}")[1] for role, a, p in scopes
@@ -87,6 +87,7 @@ def _banner(settings: Settings, alliances: dict[str, int], tokens: dict[Role, st
 def run(settings: Settings) -> None:
     """Serve until interrupted. Workers are separate processes that build the app
     from REGISTRY_* variables, so they get these settings through the environment."""
+    settings.signer()  # a key that cannot be used is said here once, not by every worker
     os.environ.update(settings.to_env())
     upgraded = upgrade(settings.database_url)  # create or upgrade the schema once, up front
     if upgraded.before != upgraded.after:
