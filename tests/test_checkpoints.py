@@ -162,6 +162,21 @@ def test_the_key_settings(tmp_path: Path) -> None:
         assert refused.value.message == message
 
 
+def test_serve_refuses_a_key_it_cannot_use(tmp_path: Path) -> None:
+    served = subprocess.run(
+        [sys.executable, "-m", "registry", "serve", "--database-url", f"sqlite:///{tmp_path}/r.db"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**_environment(), "REGISTRY_SIGNING_KEY": "nonsense"},
+    )  # fmt: skip
+    assert said(served) == (
+        2,
+        "",
+        "registry: REGISTRY_SIGNING_KEY: not a PEM private key without a password; "
+        "`registry key generate --out FILE` makes a signing key\n",
+    )
+    assert not (tmp_path / "r.db").exists()
+
+
 # -- the checkpoint and the route -----------------------------------------------------------
 
 
