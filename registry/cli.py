@@ -186,12 +186,38 @@ def _server_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     listing = token_sub.add_parser("list", help="every token: id, role, scope, state")
     listing.set_defaults(run=_server("token_list"))
 
-    log = sub.add_parser("log", help="the change log")
+    key = sub.add_parser("key", help="the key that signs checkpoints of the change logs")
+    key_sub = key.add_subparsers(title="key commands")
+    generate = key_sub.add_parser(
+        "generate", help="write a new Ed25519 signing key (PEM, mode 0600); print its public key"
+    )
+    generate.add_argument("--out", required=True, type=Path, metavar="FILE")
+    generate.set_defaults(run=_server("key_generate"))
+
+    log = sub.add_parser("log", help="the change logs: check them, print their checkpoints")
     log_sub = log.add_subparsers(title="log commands")
-    verify = log_sub.add_parser("verify", help="check the hash chain; exit 1 on tampering")
-    verify.add_argument("--alliance")
+    verify = log_sub.add_parser(
+        "verify", help="check the hash chains; exit 1 on tampering, 2 on no such alliance"
+    )
+    chains = verify.add_mutually_exclusive_group()
+    chains.add_argument("--alliance")
+    chains.add_argument(
+        "--checkpoint", action="append", metavar="FILE",
+        help="prove the chain this saved checkpoint names was not rewritten (repeatable)",
+    )  # fmt: skip
+    verify.add_argument(
+        "--public-key", metavar="KEY",
+        help="the verifier key `registry key generate` printed, or a file holding it",
+    )  # fmt: skip
     verify.set_defaults(run=_server("log_verify"))
-    for command in (create, revoke, listing, verify):
+    checkpoint = log_sub.add_parser(
+        "checkpoint",
+        help="print the signed checkpoint of an alliance's change log (of the token log "
+        "without --alliance), to keep outside the database",
+    )
+    checkpoint.add_argument("--alliance")
+    checkpoint.set_defaults(run=_server("log_checkpoint"))
+    for command in (create, revoke, listing, verify, checkpoint):
         command.add_argument("--database-url", metavar="URL", help="default: REGISTRY_DATABASE_URL")
 
     db = sub.add_parser("db", help="the database's schema: upgrade it, show its revision")

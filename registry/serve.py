@@ -1,5 +1,6 @@
 """The server door's commands: `registry serve` (and its demo registry), `registry
-token`, `registry log verify` and `registry db`. Imported only when one of them runs."""
+token`, `registry key generate`, `registry log verify` and `log checkpoint`, and
+`registry db`. Imported only when one of them runs."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import msgspec
 import uvicorn
 
 from registry.access import Role
-from registry.errors import NotFound
-from registry.service import Registry
+from registry.checkpoint import Checkpoint, CheckpointError, Signer, Verifier
+from registry.errors import InvalidRequest, NotFound
+from registry.service import TOKEN_LOG, Proof, Registry
 from registry.service.database import Upgrade, current, head, upgrade
 from registry.settings import Settings
 
@@ -50,7 +52,7 @@ def demo(settings: Settings) -> tuple[Settings, str]:
         ("resolver", DEMO_ALLIANCE, None),
         ("partner", DEMO_ALLIANCE, DEMO_PARTNER),
     ]
-    with Registry.open(url) as registry:
+    with Registry.open(url, settings.signer()) as registry:
         alliances = registry.seed([examples_dir()], "demo seed")
         tokens = {
             role: registry.create_token(role, a, p, f"demo {role}")[1] for role, a, p in scopes
@@ -85,6 +87,7 @@ def _banner(settings: Settings, alliances: dict[str, int], tokens: dict[Role, st
 def run(settings: Settings) -> None:
     """Serve until interrupted. Workers are separate processes that build the app
     from REGISTRY_* variables, so they get these settings through the environment."""
+    settings.signer()  # a key that cannot be used is said here once, not by every worker
     os.environ.update(settings.to_env())
     upgraded = upgrade(settings.database_url)  # create or upgrade the schema once, up front
     if upgraded.before != upgraded.after:
@@ -110,8 +113,11 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def _registry(args: argparse.Namespace) -> Registry:
-    return Registry.open(_settings(args).database_url)
+def _registry(args: argparse.Namespace, signing: bool = True) -> Registry:
+    """The registry the settings name; `signing`: with the signing key they name, so
+    the token log's entries get their checkpoints (verifying needs no private key)."""
+    settings = _settings(args)
+    return Registry.open(settings.database_url, settings.signer() if signing else None)
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -148,16 +154,93 @@ def token_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def key_generate(args: argparse.Namespace) -> int:
+    signer = Signer.generate()
+    try:
+        # Created 0600 or not at all: a key is never overwritten, nor readable by others.
+        descriptor = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise InvalidRequest(
+            f"{args.out} exists; a signing key is never overwritten (choose another --out)"
+        ) from None
+    except OSError as exc:
+        raise InvalidRequest(f"cannot write {args.out}: {exc.strerror}") from None
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(signer.pem())
+    print(
+        f"signing key written to {args.out} (mode 0600); serve with "
+        f"REGISTRY_SIGNING_KEY_FILE={args.out}. Its public key, to verify checkpoints with:",
+        file=sys.stderr,
+    )
+    print(signer.verifier_key)
+    return 0
+
+
 def log_verify(args: argparse.Namespace) -> int:
-    with _registry(args) as registry:
+    if (args.checkpoint is None) != (args.public_key is None):
+        raise InvalidRequest("--checkpoint and --public-key go together")
+    if args.checkpoint is not None:
+        return _prove(args)
+    with _registry(args, signing=False) as registry:
         found = registry.verify(args.alliance)
+        tokens = registry.verify_tokens() if args.alliance is None else None
     if args.alliance is not None and args.alliance not in found:
         raise NotFound(f"no alliance '{args.alliance}' in the database")
+    if tokens is not None:
+        found = {**found, TOKEN_LOG: tokens}
     for alliance, problems in found.items():
         print(f"{alliance}: {'intact' if not problems else f'{len(problems)} problem(s)'}")
         for problem in problems:
             print(f"  {problem}")
     return 1 if any(found.values()) else 0
+
+
+def _prove(args: argparse.Namespace) -> int:
+    """Each checkpoint file's chain held to it: 0 when every one is the history signed,
+    1 when one was rewritten; 2 (a refusal) for a checkpoint the key did not sign."""
+    key = Path(args.public_key)
+    verifier = Verifier.parse(_read(key) if key.is_file() else args.public_key)
+    anchors: list[Checkpoint] = []
+    for path in args.checkpoint:
+        try:
+            anchors.append(verifier.open(_read(Path(path))))
+        except CheckpointError as exc:
+            raise CheckpointError(f"{path}: {exc.message}") from None
+    proofs: list[Proof] = []
+    with _registry(args, signing=False) as registry:
+        for path, anchor in zip(args.checkpoint, anchors, strict=True):
+            try:
+                proofs += registry.prove([anchor], verifier)
+            except CheckpointError as exc:
+                raise CheckpointError(f"{path}: {exc.message}") from None
+    for proof in proofs:
+        if proof.problems:
+            print(f"{proof.label}: {len(proof.problems)} problem(s)")
+            for problem in proof.problems:
+                print(f"  {problem}")
+            continue
+        after = ""
+        if proof.revision == proof.size + 1:
+            after = f"; revision {proof.revision} signed since"
+        elif proof.revision > proof.size:
+            after = f"; revisions {proof.size + 1} to {proof.revision} signed since"
+        print(f"{proof.label}: intact to revision {proof.size} as checkpointed{after}")
+    return 1 if any(proof.problems for proof in proofs) else 0
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise InvalidRequest(f"cannot read {path}: {reason}") from None
+
+
+def log_checkpoint(args: argparse.Namespace) -> int:
+    with _registry(args) as registry:
+        note = registry.checkpoint(args.alliance)
+    sys.stdout.write(note)
+    return 0
 
 
 def db_upgrade(args: argparse.Namespace) -> int:

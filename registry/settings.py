@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 import msgspec
 
+from registry.checkpoint import Signer
 from registry.errors import InvalidRequest
 
 DEFAULT_DATABASE_URL = "sqlite:///registry.db"
@@ -20,6 +24,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     log_level: str = "info"
     # Request bodies above this are refused with 413 before they are read whole.
     max_body_bytes: int = 5 * 1024 * 1024
+    # The key that signs checkpoints, from outside the database: a PEM file (what
+    # `registry key generate` writes), or its text (PEM, or PEM in base64). Neither: the
+    # registry signs nothing.
+    signing_key_file: str | None = None
+    signing_key: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -44,7 +53,41 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         return {
             f"REGISTRY_{name.upper()}": str(value)
             for name, value in msgspec.structs.asdict(self).items()
+            if value is not None
         }
+
+    def signer(self) -> Signer | None:
+        """The checkpoint signer the key settings name, or None when they name none."""
+        if self.signing_key_file and self.signing_key:
+            raise SettingsError("set REGISTRY_SIGNING_KEY_FILE or REGISTRY_SIGNING_KEY, not both")
+        if self.signing_key_file:
+            where = "REGISTRY_SIGNING_KEY_FILE"
+            try:
+                pem = Path(self.signing_key_file).read_bytes()
+            except OSError as exc:
+                raise SettingsError(
+                    f"{where}: cannot read {self.signing_key_file}: {exc.strerror}"
+                ) from None
+        elif self.signing_key:
+            where, pem = "REGISTRY_SIGNING_KEY", _pem(self.signing_key)
+        else:
+            return None
+        try:
+            return Signer.from_pem(pem)
+        except ValueError as exc:
+            raise SettingsError(
+                f"{where}: {exc}; `registry key generate --out FILE` makes a signing key"
+            ) from None
+
+
+def _pem(text: str) -> bytes:
+    """PEM text as it is, or PEM given in base64 (one line, for an environment variable)."""
+    if "-----BEGIN" in text:
+        return text.encode()
+    try:
+        return base64.b64decode(text.strip(), validate=True)
+    except binascii.Error:
+        return text.encode()
 
 
 class SettingsError(InvalidRequest):

@@ -126,6 +126,9 @@ def tables(store: Store) -> dict[str, list[tuple[Any, ...]]]:
         "previous, hash FROM changes ORDER BY seq",
         "tokens": "SELECT id, hash, role, alliance, partner, name, created, revoked "
         "FROM tokens ORDER BY id",
+        "token_changes": "SELECT seq, revision, at, actor, action, token, record, previous, "
+        "hash FROM token_changes ORDER BY seq",
+        "checkpoints": "SELECT id, chain, size, head, at, note FROM checkpoints ORDER BY id",
     }
     with store.engine.connect() as connection:
         return {

@@ -8,9 +8,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from registry.checkpoint import Signer
 from registry.server import create_app
 from registry.service import Registry
 from registry.settings import Settings
@@ -158,6 +160,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
+# The registry's signing key in the tests: every store the fixtures open signs a
+# checkpoint with each entry, as a server given REGISTRY_SIGNING_KEY_FILE does, and so
+# do the servers tests/live.py starts. Fixed, so a second import of this module agrees.
+SIGNER = Signer(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
+
+
 def seed(store: Store, paths: list[Path]) -> dict[str, int]:
     """Write the alliances in `paths` to the store as `registry serve --demo` does."""
     return Registry(store).seed(paths, "demo seed")
@@ -165,7 +173,7 @@ def seed(store: Store, paths: list[Path]) -> dict[str, int]:
 
 @pytest.fixture
 def store(database_url: str) -> Iterator[Store]:
-    opened = Store(database_url)
+    opened = Store(database_url, SIGNER)
     yield opened
     opened.close()
 

@@ -12,6 +12,7 @@ right now (the moment to kill a server mid-apply).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import signal
@@ -47,6 +48,14 @@ def registry_command(*args: str, database_url: str) -> subprocess.CompletedProce
         timeout=120,
         check=False,
     )
+
+
+def signing_key() -> str:
+    """The fixtures' signing key (tests/conftest.py) as REGISTRY_SIGNING_KEY takes it:
+    a server writing to a database they signed must sign too."""
+    from tests.conftest import SIGNER  # noqa: PLC0415 - conftest imports nothing of this
+
+    return base64.b64encode(SIGNER.pem()).decode()
 
 
 def _environment() -> dict[str, str]:
@@ -99,7 +108,7 @@ class LiveServer:
                     ],
                     stdout=out,
                     stderr=subprocess.STDOUT,
-                    env=_environment(),
+                    env={**_environment(), "REGISTRY_SIGNING_KEY": signing_key()},
                     start_new_session=True,
                 )
             if self._wait_healthy():

@@ -469,6 +469,7 @@ def test_openapi_lists_every_route(client: Client) -> None:
         "/v1/alliances/{alliance}/audit": {"GET"},
         "/v1/alliances/{alliance}/history": {"GET"},
         "/v1/alliances/{alliance}/history/verify": {"GET"},
+        "/v1/alliances/{alliance}/history/checkpoint": {"GET"},
     }
     for path, methods in expected.items():
         assert methods <= paths.get(path, set()), path

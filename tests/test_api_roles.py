@@ -216,6 +216,11 @@ ROUTES: dict[str, Route] = {
         ("history",),
         operation="GET /v1/alliances/{alliance}/history/verify",
     ),
+    "GET history/checkpoint": Route(
+        get(f"{A}/history/checkpoint"),
+        ("history",),
+        operation="GET /v1/alliances/{alliance}/history/checkpoint",
+    ),
 }
 
 
@@ -260,6 +265,7 @@ def test_the_table_follows_the_grants() -> None:
         "plan a Contract",
         "GET history",
         "GET history/verify",
+        "GET history/checkpoint",
     ]
     assert [r for r in ROUTES if r not in allowed["auditor"]] == [
         "PUT its own Partner",

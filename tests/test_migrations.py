@@ -141,13 +141,21 @@ def migrate(engine: Engine, action: str, target: str) -> None:
 def test_a_database_made_before_migrations_is_adopted(engine: Engine, database_url: str) -> None:
     load_v1(engine)
     before = rows(engine)
-    assert upgrade(database_url) == Upgrade("0001", "0002", adopted=True)
-    assert revisions(engine) == ["0002"]
-    assert rows(engine) == before  # bodies, ETags, the log: as they were
+    assert upgrade(database_url) == Upgrade("0001", "0003", adopted=True)
+    assert revisions(engine) == ["0003"]
+    after = rows(engine)
+    # Bodies, ETags, the log, the tokens: as they were; schema version 2 (0003's).
+    [(state, version, generation)] = after.pop("registry_state")
+    assert (state, version, [generation]) == (1, 2, [g for _, _, g in before.pop("registry_state")])
+    assert after == before
     assert set(rows(engine, VERSIONS)["documents"]) == {("alliance-registry/v1",)}
     with Store(database_url) as store:
         assert store.verify() == {"condominium": [], "metro-home": []}
         assert store.alliances() == {"condominium": 3, "metro-home": 4}
+        # Every token is adopted into the token log, so the ones in force still load.
+        assert store.verify_tokens() == []
+        in_force = [row.hash for row in store.tokens() if row.revoked is None]
+        assert sorted(store.principals()) == sorted(in_force) and in_force
         served = {
             (alliance, d.kind, d.name, d.revision): d.etag
             for alliance in ("condominium", "metro-home")
@@ -183,16 +191,16 @@ def test_a_second_upgrade_changes_nothing(engine: Engine, database_url: str) -> 
     load_v1(engine)
     upgrade(database_url)
     before = rows(engine)
-    assert upgrade(database_url) == Upgrade("0002", "0002")
+    assert upgrade(database_url) == Upgrade("0003", "0003")
     assert rows(engine) == before
-    assert revisions(engine) == ["0002"]
+    assert revisions(engine) == ["0003"]
 
 
 def test_a_database_left_without_its_state_row_gets_one(engine: Engine, database_url: str) -> None:
     """The releases before migrations created the state row just after the tables."""
     load_v1(engine, rows=False)
-    assert upgrade(database_url) == Upgrade("0001", "0002", adopted=True)
-    assert rows(engine)["registry_state"] == [(1, 1, 0)]
+    assert upgrade(database_url) == Upgrade("0001", "0003", adopted=True)
+    assert rows(engine)["registry_state"] == [(1, 2, 0)]
 
 
 # -- new and newer databases ----------------------------------------------------------
@@ -202,7 +210,7 @@ def test_a_new_database_is_made_by_the_revisions(engine: Engine, database_url: s
     with Store(database_url) as store:
         assert store.generation() == 0
     assert revisions(engine) == [head()]
-    assert rows(engine)["registry_state"] == [(1, 1, 0)]
+    assert rows(engine)["registry_state"] == [(1, 2, 0)]
     assert upgrade(database_url) == Upgrade(head(), head())
 
 
@@ -227,6 +235,18 @@ def test_a_downgrade_to_the_first_revision_drops_the_model_version(
     assert revisions(engine) == ["0001"]
 
 
+def test_a_downgrade_to_0002_drops_the_checkpoints_and_the_token_log(
+    engine: Engine, database_url: str
+) -> None:
+    migrate(engine, "upgrade", "0002")
+    made = layout(engine)
+    upgrade(database_url)
+    assert {"checkpoints", "token_changes"} <= set(layout(engine))
+    migrate(engine, "downgrade", "0002")
+    assert layout(engine) == made
+    assert rows(engine)["registry_state"] == [(1, 1, 0)]
+
+
 def test_the_tables_are_what_the_revisions_make(engine: Engine, database_url: str) -> None:
     """A change to registry/store/tables.py comes with its revision."""
     upgrade(database_url)
@@ -241,7 +261,7 @@ def test_a_newer_revision_is_refused(engine: Engine, database_url: str) -> None:
     with pytest.raises(DatabaseError) as refused:
         Store(database_url)
     assert str(refused.value) == (
-        "the database has schema revision 0999, newer than this registry's 0002; "
+        "the database has schema revision 0999, newer than this registry's 0003; "
         "upgrade alliance-registry"
     )
 
@@ -270,7 +290,7 @@ def test_processes_starting_together_agree(engine: Engine, database_url: str) ->
     made = [out for out, _ in outputs if "before=None" in out]
     assert len(made) == 1, outputs
     assert revisions(engine) == [head()]
-    assert rows(engine)["registry_state"] == [(1, 1, 0)]
+    assert rows(engine)["registry_state"] == [(1, 2, 0)]
 
 
 # -- the door: registry db, registry serve --------------------------------------------
@@ -285,15 +305,15 @@ def test_registry_db_upgrade_and_current(engine: Engine, database_url: str) -> N
         registry_command("db", "current", database_url=database_url),
     ]
     assert [(r.returncode, r.stdout, r.stderr) for r in runs] == [
-        (0, "none: made before migrations; registry db upgrade brings it to 0002\n", ""),
+        (0, "none: made before migrations; registry db upgrade brings it to 0003\n", ""),
         (
             0,
             "upgraded the database from revision 0001 (adopted: made before migrations) to "
-            "revision 0002\n",
+            "revision 0003\n",
             "",
         ),
-        (0, "the database is at revision 0002 already; nothing to do\n", ""),
-        (0, "revision 0002, the newest\n", ""),
+        (0, "the database is at revision 0003 already; nothing to do\n", ""),
+        (0, "revision 0003, the newest\n", ""),
     ]
 
 
@@ -305,7 +325,7 @@ def test_registry_db_upgrade_refuses_a_newer_database(engine: Engine, database_u
     assert (refused.returncode, refused.stdout, refused.stderr) == (
         2,
         "",
-        "registry: the database has schema revision 0999, newer than this registry's 0002; "
+        "registry: the database has schema revision 0999, newer than this registry's 0003; "
         "upgrade alliance-registry\n",
     )
     assert revisions(engine) == ["0999"]
@@ -317,7 +337,7 @@ def test_serving_a_database_made_before_migrations_upgrades_it(
 ) -> None:
     load_v1(engine)
     with LiveServer(database_url, tmp_path / "serve.log") as server:
-        assert revisions(engine) == ["0002"]
+        assert revisions(engine) == ["0003"]
         with Store(database_url) as store:
             _, secret = store.create_token("admin", None, None, "test")
             assert digest(secret) in store.principals()
@@ -329,5 +349,5 @@ def test_serving_a_database_made_before_migrations_upgrades_it(
     assert (got.headers["etag"], got.headers["x-revision"]) == (FASTNET_PLC, "2")
     assert (
         "registry: upgraded the database from revision 0001 (adopted: made before migrations) "
-        "to revision 0002\n"
+        "to revision 0003\n"
     ) in server.output()

@@ -82,7 +82,7 @@ def test_token_create_refuses_a_bad_scope(
 @pytest.mark.slow
 def test_log_verify_exit_codes(seeded: Store, database_url: str) -> None:
     intact = registry_command("log", "verify", database_url=database_url)
-    assert (intact.returncode, intact.stdout) == (0, "metro-home: intact\n")
+    assert (intact.returncode, intact.stdout) == (0, "metro-home: intact\ntoken log: intact\n")
     unknown = registry_command("log", "verify", "--alliance", "nowhere", database_url=database_url)
     assert (unknown.returncode, unknown.stderr) == (
         2, "registry: no alliance 'nowhere' in the database\n"
@@ -94,6 +94,7 @@ def test_log_verify_exit_codes(seeded: Store, database_url: str) -> None:
     assert tampered.stdout == (
         "metro-home: 1 problem(s)\n"
         "  metro-home entry 1 (revision 1): its content does not match its hash\n"
+        "token log: intact\n"
     )
 
 

@@ -298,7 +298,7 @@ def test_a_newer_schema_is_refused(store: Store, database_url: str) -> None:
     with pytest.raises(DatabaseError) as refused:
         Store(database_url)
     assert str(refused.value) == (
-        "the database has schema version 99, newer than this registry's 1; "
+        "the database has schema version 99, newer than this registry's 2; "
         "upgrade alliance-registry"
     )
 
@@ -440,7 +440,7 @@ def test_a_landed_write_is_one_revision_and_one_entry(seeded: Store) -> None:
     outcome = write(seeded, asked, "tester (manager)", "apply")
     assert (outcome.revision, outcome.applied, outcome.forced) == (2, True, True)
     after = tables(seeded)
-    assert after["registry_state"] == [(1, 1, before["registry_state"][0][2] + 1)]
+    assert after["registry_state"] == [(1, 2, before["registry_state"][0][2] + 1)]
     assert [row[:2] for row in after["alliances"]] == [(ALLIANCE, 2)]
     assert len(after["documents"]) == len(before["documents"]) + 1
     assert after["changes"][:1] == before["changes"]

@@ -1,11 +1,12 @@
-"""The change log of an alliance, page by page, and the check of its hash chain."""
+"""The change log of an alliance, page by page, the check of its hash chain, and the
+signed checkpoint of its head."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get
+from litestar import Controller, MediaType, Request, get
 from litestar.params import FromPath, QueryParameter
 
 from registry.api.access import authorize, registry
@@ -63,3 +64,16 @@ class HistoryController(Controller):
         authorize(request, "history", alliance)
         problems = registry(request).verify(alliance).get(alliance, [])
         return Verification(alliance, not problems, problems)
+
+    @get(
+        "/checkpoint",
+        summary="The signed checkpoint of the change log at the current revision (a C2SP "
+        "signed note; save it, and `registry log verify --checkpoint FILE` proves later "
+        "that the history up to it was not rewritten). 404 when there is none: the server "
+        "has no signing key, or the revision was written without it",
+        media_type=MediaType.TEXT,
+        responses=problems(403, 404),
+    )
+    async def checkpoint(self, *, request: Request[Any, Any, Any], alliance: FromPath[str]) -> str:
+        authorize(request, "history", alliance)
+        return registry(request).checkpoint(alliance)

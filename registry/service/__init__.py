@@ -6,7 +6,7 @@ types are re-exported here so a door never imports `registry.store`.
 """
 
 from registry.service.live import View
-from registry.service.registry import Registry
+from registry.service.registry import NoCheckpoint, Registry
 from registry.service.writes import (
     AddsErrors,
     DocumentResult,
@@ -14,15 +14,19 @@ from registry.service.writes import (
     Request,
     alliance_etag,
 )
-from registry.store import Entry, StoredDocument
+from registry.store import Entry, Proof, StoredDocument
+from registry.store.chain import TOKEN_LOG
 from registry.store.tables import MAX_REVISION
 
 __all__ = [
     "MAX_REVISION",
+    "TOKEN_LOG",
     "AddsErrors",
     "DocumentResult",
     "Entry",
+    "NoCheckpoint",
     "Outcome",
+    "Proof",
     "Registry",
     "Request",
     "StoredDocument",

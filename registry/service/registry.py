@@ -15,13 +15,18 @@ from pathlib import Path
 import msgspec
 
 from registry.access import Action, Principal, Role, scope_problem
+from registry.checkpoint import Checkpoint, CheckpointError, Signer, Verifier
 from registry.errors import InvalidDocuments, InvalidRequest, NotFound
 from registry.load import load
 from registry.model import KINDS, to_builtins
 from registry.service.live import Live, View
 from registry.service.writes import Outcome, Request, write
-from registry.store import Entry, Store, StoredDocument
+from registry.store import Entry, Proof, Store, StoredDocument
 from registry.store.tables import TokenRow
+
+
+class NoCheckpoint(NotFound):
+    """No signed checkpoint of the chain's current revision to serve."""
 
 
 class Registry:
@@ -30,9 +35,10 @@ class Registry:
         self._live = Live(store)
 
     @classmethod
-    def open(cls, url: str) -> Registry:
-        """The registry in the database at `url` (created or migrated as needed)."""
-        return cls(Store(url))
+    def open(cls, url: str, signer: Signer | None = None) -> Registry:
+        """The registry in the database at `url` (created or migrated as needed),
+        signing a checkpoint of every chain it appends to when given a key."""
+        return cls(Store(url, signer))
 
     def __enter__(self) -> Registry:
         return self
@@ -107,6 +113,44 @@ class Registry:
     def verify(self, alliance: str | None = None) -> dict[str, list[str]]:
         """Each alliance's change-log problems (empty when intact)."""
         return self._store.verify(alliance)
+
+    def verify_tokens(self) -> list[str]:
+        """The token log's problems, and each token row's that is not as it records."""
+        return self._store.verify_tokens()
+
+    def prove(self, anchors: Sequence[Checkpoint], verifier: Verifier) -> list[Proof]:
+        """Each chain a checkpoint names, held to it (CheckpointError for a checkpoint
+        that names no chain of a registry)."""
+        return [self._store.prove(anchor, verifier) for anchor in anchors]
+
+    def checkpoint(self, alliance: str | None) -> str:
+        """The signed checkpoint of the alliance's current revision (of the token log's,
+        for None), as served and saved; NoCheckpoint says why there is none."""
+        found = self._store.checkpoint(alliance)
+        if found is None:
+            raise NotFound(f"no alliance '{alliance}'")
+        revision, latest = found
+        what = "the token log" if alliance is None else f"'{alliance}'"
+        signer = self._store.signer
+        if latest is not None and latest.size == revision:
+            try:
+                if signer is not None:
+                    signer.verifier.open(latest.note)
+                return latest.note
+            except CheckpointError:
+                reason = f"the one of revision {revision} is not signed by this server's key"
+        elif signer is None:
+            reason = (
+                "this server signs none: it has no signing key (REGISTRY_SIGNING_KEY_FILE "
+                "or REGISTRY_SIGNING_KEY)"
+            )
+        elif revision == 0:
+            reason = "it has no entries yet"
+        else:
+            reason = (
+                f"revision {revision} was written while the server had no signing key, and has none"
+            )
+        raise NoCheckpoint(f"no checkpoint of {what}: {reason}")
 
     # -- writes ----------------------------------------------------------------
 

@@ -1,6 +1,23 @@
 """Storage: sqlmodel tables, the repository, and the hash-chained change log."""
 
 from registry.store.database import DatabaseError
-from registry.store.repository import Draft, Entry, Store, StoredDocument, Write
+from registry.store.repository import (
+    CannotSign,
+    Draft,
+    Entry,
+    Proof,
+    Store,
+    StoredDocument,
+    Write,
+)
 
-__all__ = ["DatabaseError", "Draft", "Entry", "Store", "StoredDocument", "Write"]
+__all__ = [
+    "CannotSign",
+    "DatabaseError",
+    "Draft",
+    "Entry",
+    "Proof",
+    "Store",
+    "StoredDocument",
+    "Write",
+]

@@ -4,34 +4,62 @@ A write happens inside `Store.writing(alliance)`: the transaction first bumps th
 registry generation (taking the write lock on both databases), then reads the
 alliance as it stands, so whatever the caller decides is decided on the latest
 committed state. Leaving the block without `Draft.commit` rolls everything back.
+
+Given a signing key, the store signs a checkpoint of the chain in the transaction of
+every entry it appends (an alliance's change log, or the token log): an entry never
+commits without its checkpoint, so one without is not the server's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import msgspec
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from registry.access import Principal, Role, digest, new_secret
+from registry.checkpoint import Checkpoint, CheckpointError, Signer, Verifier, origin, split_origin
+from registry.errors import Unavailable
 from registry.model import API_VERSION
 from registry.store.chain import (
     GENESIS,
+    TOKEN_LOG,
+    TOKENS,
     DocumentChange,
+    alliance_chain,
     body_digest,
     decode_changes,
+    encode_record,
     entry_hash,
     etag,
+    heads,
+    prove,
+    token_entry_hash,
+    token_heads,
+    token_problems,
+    token_record,
     verify,
+    verify_tokens,
 )
 from registry.store.database import connect, is_sqlite, normalise_url, prepare
-from registry.store.tables import AllianceRow, ChangeRow, DocumentRow, RegistryState, TokenRow
+from registry.store.tables import (
+    AllianceRow,
+    ChangeRow,
+    CheckpointRow,
+    DocumentRow,
+    RegistryState,
+    TokenChangeRow,
+    TokenRow,
+)
+
+log = logging.getLogger("registry.store")
 
 
 @dataclass(frozen=True)
@@ -71,16 +99,38 @@ class Write:
     body: str | None
 
 
+@dataclass(frozen=True)
+class Proof:
+    """A chain held to a signed checkpoint: `problems` empty when it is the one signed
+    up to the checkpoint's `size`, and every revision after it up to `revision` is
+    signed too."""
+
+    label: str
+    size: int
+    revision: int
+    problems: list[str]
+
+
+class CannotSign(Unavailable):
+    """An entry the store will not append: the chain is signed and the store has no
+    key, or the chain no longer ends at its last checkpoint (changed in the database),
+    so signing on top would vouch for what the server did not write."""
+
+
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 class Store:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, signer: Signer | None = None) -> None:
         self.url = normalise_url(url)
+        self.signer = signer
         self.engine: Engine = connect(self.url)
         try:
             prepare(self.engine)
+            with Session(self.engine) as session:
+                state = session.get(RegistryState, 1)
+                self.registry_id = state.registry_id if state is not None else ""
         except BaseException:  # a newer schema, an unreachable server: close what opened
             self.engine.dispose()
             raise
@@ -214,12 +264,17 @@ class Store:
             _bump(session)
             row = session.get(AllianceRow, alliance)
             documents = _current(session, alliance) if row is not None else []
-            yield Draft(session, alliance, row, documents)
+            yield Draft(session, alliance, row, documents, self._seal)
 
     # -- tokens ----------------------------------------------------------------
 
     def create_token(
-        self, role: Role, alliance: str | None, partner: str | None, name: str | None
+        self,
+        role: Role,
+        alliance: str | None,
+        partner: str | None,
+        name: str | None,
+        actor: str = "command line",
     ) -> tuple[int, str]:
         secret = new_secret()
         with Session(self.engine) as session:
@@ -233,17 +288,21 @@ class Store:
                 created=now(),
             )
             session.add(row)
+            session.flush()  # the row's id, which its log entry records
+            self._log_token(session, row, actor, "create")
             session.commit()
             assert row.id is not None
             return row.id, secret
 
-    def revoke_token(self, token_id: int) -> bool:
+    def revoke_token(self, token_id: int, actor: str = "command line") -> bool:
         with Session(self.engine) as session:
             _bump(session)
             row = session.get(TokenRow, token_id)
             if row is None or row.revoked is not None:
                 return False
             row.revoked = now()
+            session.add(row)
+            self._log_token(session, row, actor, "revoke")
             session.commit()
             return True
 
@@ -252,14 +311,183 @@ class Store:
             return list(session.exec(select(TokenRow).order_by(col(TokenRow.id))).all())
 
     def principals(self) -> dict[str, Principal]:
-        """Every token in force, by the digest of its secret."""
-        return {
-            row.hash: Principal(
+        """Every token in force, by the digest of its secret. A token whose row is not
+        as its newest token-log entry records it (its role changed in the database, a
+        row added behind the log's back) is not loaded: the server refuses it as it
+        refuses an unknown token, and says so in its log."""
+        with Session(self.engine) as session:
+            rows = session.exec(select(TokenRow).order_by(col(TokenRow.id))).all()
+            entries = session.exec(
+                select(TokenChangeRow).order_by(col(TokenChangeRow.revision))
+            ).all()
+        newest = {entry.token: entry for entry in entries}
+        loaded = {}
+        for row in rows:
+            if row.revoked is not None:
+                continue
+            entry = newest.get(row.id or 0)
+            problems = token_problems(row, entry)
+            if entry is not None and entry.hash != token_entry_hash(entry):
+                problems.append(f"token {row.id}: its {TOKEN_LOG} entry does not match its hash")
+            if problems:
+                log.warning("not loading token %s: %s", row.id, "; ".join(problems))
+                continue
+            loaded[row.hash] = Principal(
                 row.id or 0, cast(Role, row.role), row.alliance, row.partner, row.name
             )
-            for row in self.tokens()
-            if row.revoked is None
-        }
+        return loaded
+
+    def verify_tokens(self) -> list[str]:
+        """The token log's problems, and every token row's that is not as logged."""
+        with Session(self.engine) as session:
+            state = session.get(RegistryState, 1)
+            assert state is not None
+            entries = session.exec(select(TokenChangeRow).order_by(col(TokenChangeRow.seq))).all()
+            rows = session.exec(select(TokenRow).order_by(col(TokenRow.id))).all()
+            return verify_tokens(state.tokens_revision, state.tokens_head, entries, rows)
+
+    def _log_token(self, session: Session, row: TokenRow, actor: str, action: str) -> None:
+        state = session.get(RegistryState, 1)
+        assert state is not None and row.id is not None
+        entry = TokenChangeRow(
+            revision=state.tokens_revision + 1,
+            at=now(),
+            actor=actor,
+            action=action,
+            token=row.id,
+            record=encode_record(token_record(row)),
+            previous=state.tokens_head or GENESIS,
+            hash="",
+        )
+        entry.hash = token_entry_hash(entry)
+        session.add(entry)
+        self._seal(
+            session,
+            TOKENS,
+            previous=state.tokens_revision,
+            revision=entry.revision,
+            head=entry.hash,
+            at=entry.at,
+        )
+        state.tokens_revision, state.tokens_head = entry.revision, entry.hash
+        session.add(state)
+
+    # -- checkpoints -------------------------------------------------------------
+
+    def _seal(
+        self, session: Session, chain: str, *, previous: int, revision: int, head: str, at: str
+    ) -> None:
+        """Sign the chain's new head in the transaction that appends it. Once a chain is
+        signed, every entry appended to it is, each on the one before: a log MUST NOT
+        sign a head inconsistent with one it signed (c2sp.org/tlog-checkpoint), and
+        this one signs no entry it did not write either. So a store without the key,
+        or a chain that no longer ends at its last checkpoint (an entry forged on it,
+        an entry rewritten), is refused, and nothing is written."""
+        latest = session.exec(
+            select(CheckpointRow)
+            .where(CheckpointRow.chain == chain)
+            .order_by(col(CheckpointRow.size).desc())
+            .limit(1)
+        ).first()
+        if latest is not None:
+            what = f"the change log of '{chain.partition('/')[2]}'" if "/" in chain else TOKEN_LOG
+            if self.signer is None:
+                raise CannotSign(
+                    f"{what} is signed (its last checkpoint is of revision {latest.size}) "
+                    "and this registry has no signing key: set REGISTRY_SIGNING_KEY_FILE or "
+                    "REGISTRY_SIGNING_KEY; nothing was written"
+                )
+            if (
+                latest.size != previous
+                or _hash_at(session, chain, previous) != latest.head
+                or not self._signed_here(latest, chain)
+            ):
+                raise CannotSign(
+                    f"{what} does not end at a checkpoint this server signed (the last is of "
+                    f"revision {latest.size}; the log is at revision {previous}): it was "
+                    "changed in the database; nothing was written (run `registry log verify`)"
+                )
+        if self.signer is not None:
+            note = self.signer.sign(origin(self.registry_id, chain), revision, head, at)
+            session.add(CheckpointRow(chain=chain, size=revision, head=head, at=at, note=note))
+
+    def _signed_here(self, row: CheckpointRow, chain: str) -> bool:
+        """The checkpoint row is one this key signed, of this chain at its size and head.
+        (A key changed since is refused too: changing keys is not supported yet.)"""
+        assert self.signer is not None
+        try:
+            opened = self.signer.verifier.open(row.note)
+        except CheckpointError:
+            return False
+        expected = (origin(self.registry_id, chain), row.size, row.head)
+        return (opened.origin, opened.size, opened.head) == expected
+
+    def checkpoint(self, alliance: str | None) -> tuple[int, CheckpointRow | None] | None:
+        """The chain's revision and its newest checkpoint (None: none yet), read in one
+        transaction; the token log's when `alliance` is None. None: no such alliance."""
+        chain = TOKENS if alliance is None else alliance_chain(alliance)
+        with Session(self.engine) as session:
+            if alliance is None:
+                state = session.get(RegistryState, 1)
+                revision = state.tokens_revision if state is not None else 0
+            else:
+                row = session.get(AllianceRow, alliance)
+                if row is None:
+                    return None
+                revision = row.revision
+            latest = session.exec(
+                select(CheckpointRow)
+                .where(CheckpointRow.chain == chain)
+                .order_by(col(CheckpointRow.size).desc())
+                .limit(1)
+            ).first()
+        return revision, latest
+
+    def prove(self, anchor: Checkpoint, verifier: Verifier) -> Proof:
+        """Hold the chain the checkpoint names to it: see `chain.prove`. The problems of
+        the plain check (`verify`, `verify_tokens`) come first."""
+        found = split_origin(anchor.origin)
+        if found is None:
+            raise CheckpointError(f"its origin '{anchor.origin}' is not an alliance registry's")
+        registry_id, chain = found
+        name = chain.removeprefix("alliances/")
+        if chain != TOKENS and (name == chain or not name):
+            raise CheckpointError(f"its origin '{anchor.origin}' names no chain of a registry")
+        label = TOKEN_LOG if chain == TOKENS else name
+        if registry_id != self.registry_id:
+            problem = (
+                f"{label}: the checkpoint is of registry {registry_id}; this database is "
+                f"registry {self.registry_id}"
+            )
+            return Proof(label, anchor.size, 0, [problem])
+        with Session(self.engine) as session:
+            stored = {
+                row.size: row.note
+                for row in session.exec(select(CheckpointRow).where(CheckpointRow.chain == chain))
+            }
+            if chain == TOKENS:
+                problems = self.verify_tokens()
+                recomputed = token_heads(
+                    session.exec(select(TokenChangeRow).order_by(col(TokenChangeRow.revision)))
+                )
+            else:
+                problems = self.verify(name).get(name, [])
+                recomputed = heads(
+                    session.exec(
+                        select(ChangeRow)
+                        .where(ChangeRow.alliance == name)
+                        .order_by(col(ChangeRow.revision))
+                    )
+                )
+            gone = chain != TOKENS and session.get(AllianceRow, name) is None
+        if gone:
+            problem = (
+                f"{label}: the checkpoint signed revision {anchor.size} of it; the database "
+                "has no such alliance: its history was deleted"
+            )
+            return Proof(label, anchor.size, 0, [problem])
+        problems += prove(label, anchor, recomputed, stored, verifier)
+        return Proof(label, anchor.size, max(recomputed, default=0), problems)
 
 
 class Draft:
@@ -271,8 +499,10 @@ class Draft:
         alliance: str,
         row: AllianceRow | None,
         documents: list[StoredDocument],
+        seal: Seal,
     ) -> None:
         self._session = session
+        self._seal = seal
         self.alliance = alliance
         self._row = row
         self.revision = row.revision if row is not None else 0
@@ -332,10 +562,33 @@ class Draft:
         )
         entry.hash = entry_hash(entry)
         session.add(entry)
+        chain = alliance_chain(self.alliance)
+        self._seal(
+            session, chain, previous=self.revision, revision=revision, head=entry.hash, at=entry.at
+        )
         row.revision, row.head = revision, entry.hash
         session.add(row)
         session.commit()
         return revision, etags
+
+
+class Seal(Protocol):
+    def __call__(
+        self, session: Session, chain: str, *, previous: int, revision: int, head: str, at: str
+    ) -> None: ...
+
+
+def _hash_at(session: Session, chain: str, revision: int) -> str | None:
+    """The stored hash of the chain's entry at `revision`."""
+    if chain == TOKENS:
+        return session.exec(
+            select(TokenChangeRow.hash).where(TokenChangeRow.revision == revision)
+        ).first()
+    return session.exec(
+        select(ChangeRow.hash).where(
+            ChangeRow.alliance == chain.removeprefix("alliances/"), ChangeRow.revision == revision
+        )
+    ).first()
 
 
 def _bump(session: Session) -> None:

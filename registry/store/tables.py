@@ -10,8 +10,9 @@ from sqlmodel import Field, SQLModel
 # needs a new one. `registry_state.schema_version` is what the releases before
 # migrations check: they refuse a database above 1. It stays 1 while those releases can
 # still use the database (0002 adds a column their inserts fill by its default); a
-# revision that breaks them raises it, and this number with it.
-SCHEMA_VERSION = 1
+# revision that breaks them raises it, and this number with it. 0003 raised it to 2:
+# tokens those releases create are in no token log, so this registry would not load them.
+SCHEMA_VERSION = 2
 
 # Revisions are INTEGER columns (32 bits on PostgreSQL): the API refuses a larger one
 # as a parameter instead of handing the database a number it cannot compare.
@@ -27,6 +28,11 @@ class RegistryState(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     schema_version: int
     generation: int = 0
+    # Made once by revision 0003; the origin line of every checkpoint names it.
+    registry_id: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    # The token log's revision and last hash, as an alliance row keeps its own.
+    tokens_revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    tokens_head: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class AllianceRow(SQLModel, table=True):
@@ -86,3 +92,33 @@ class TokenRow(SQLModel, table=True):
     name: str | None = None
     created: str
     revoked: str | None = None
+
+
+class TokenChangeRow(SQLModel, table=True):
+    """One entry of the token log, the server's own hash chain: a token created,
+    revoked, or adopted by revision 0003. `record` is the token as it stands after."""
+
+    __tablename__ = "token_changes"
+    seq: int | None = Field(default=None, primary_key=True)
+    revision: int = Field(unique=True)
+    at: str
+    actor: str
+    action: str
+    token: int = Field(index=True)
+    record: str  # JSON of chain.TokenRecord
+    previous: str
+    hash: str
+
+
+class CheckpointRow(SQLModel, table=True):
+    """A signed checkpoint of one chain at one revision, written in the transaction
+    that wrote the entry. `chain` is `alliances/<name>` or `tokens`."""
+
+    __tablename__ = "checkpoints"
+    __table_args__ = (UniqueConstraint("chain", "size"),)
+    id: int | None = Field(default=None, primary_key=True)
+    chain: str
+    size: int
+    head: str
+    at: str
+    note: str  # the signed note, as served
