@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Annotated
 
 import msgspec
 
 from registry.errors import InvalidRequest
 
 DEFAULT_DATABASE_URL = "sqlite:///registry.db"
+
+Positive = Annotated[int, msgspec.Meta(ge=1)]
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
@@ -19,7 +22,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     workers: int = 1
     log_level: str = "info"
     # Request bodies above this are refused with 413 before they are read whole.
-    max_body_bytes: int = 5 * 1024 * 1024
+    max_body_bytes: Positive = 5 * 1024 * 1024
+    # What `registry serve` accepts of a connection (registry/connections.py): the
+    # request line and headers in all (414 or 431 beyond), the seconds a client may
+    # take to send them, the seconds an idle kept-alive connection stays open, and
+    # the connections one worker holds at once (the oldest idle one goes first).
+    max_header_bytes: Positive = 16 * 1024
+    header_timeout: Positive = 10
+    keep_alive_timeout: Positive = 5
+    max_connections: Positive = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
