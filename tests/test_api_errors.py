@@ -4,6 +4,8 @@ as it was."""
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
 from collections.abc import Iterator
 
 import httpx
@@ -205,6 +207,30 @@ def test_401_a_revoked_token_stops_at_once(client: Client, seeded: Store) -> Non
     assert r.headers["www-authenticate"] == 'Bearer realm="alliance-registry"'
     r = client.get("/health", headers=bearer(secret))
     problem(r, 401, UNAUTHORIZED)
+
+
+def test_tokens_padded_with_spaces_do_not_grow_the_memory(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """Each variant of a token padded with spaces is its holder (`registry serve`
+    refuses headers over 16 KiB before the app sees them), but none is kept: they
+    once stayed cached, each as long as it was."""
+    token = tokens["auditor"]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(20):
+            padded = {"Authorization": "Bearer" + " " * (200_000 + i) + token}
+            r = client.get("/health", headers=padded)
+            assert r.json()["alliances"] == {"metro-home": 1}
+        del r, padded
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 1_000_000, f"{grown:,} bytes kept"
+    # The plain header is answered as ever.
+    assert client.get("/health", headers=bearer(token)).json()["alliances"] == {"metro-home": 1}
 
 
 # -- 403 ------------------------------------------------------------------------------
