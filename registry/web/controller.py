@@ -143,6 +143,47 @@ def _refusal(role: str) -> str:
     )
 
 
+def _cross_site(request: Request[Any, Any, Any]) -> str | None:
+    """Why a form was posted from a page of another site, or None when it was not.
+
+    Browsers say where a POST comes from: `Sec-Fetch-Site` (anything but
+    same-origin, or none for one the reader started) and `Origin` (which must be
+    this server as the request names it). A client that sends neither, such as
+    curl, is no page that another site could steer, so it may sign in."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site.lower() not in ("same-origin", "none"):
+        return f"Sec-Fetch-Site: {site}"
+    origin = request.headers.get("origin")
+    if origin is not None:
+        scheme = request.url.scheme
+        own = _origin(f"{scheme}://{request.headers.get('host', '')}", scheme)
+        if _origin(origin, scheme) != own:
+            return f"Origin: {origin}, not {own}"
+    return None
+
+
+def _origin(text: str, scheme: str) -> str:
+    """An origin as compared: lower case, without the scheme's default port."""
+    default = {"http": ":80", "https": ":443"}.get(scheme, "")
+    text = text.strip().lower()
+    return text.removesuffix(default) if default else text
+
+
+def _cross_site_refusal(why: str) -> Template:
+    return _page(
+        "error.html",
+        {
+            "status": 403,
+            "title": "Refused",
+            "message": f"This form was sent from a page of another site ({why}), and only "
+            "the registry's own pages may sign in or out. Open /ui/ and sign in there.",
+            "signed_in": False,
+            "who": None,
+        },
+        403,
+    )
+
+
 def _principal(request: Request[Any, Any, Any]) -> Principal:
     token = request.cookies.get(COOKIE)
     if not token:
@@ -211,6 +252,9 @@ class WebController(Controller):
 
     @post("/login", status_code=303)
     async def login(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        elsewhere = _cross_site(request)
+        if elsewhere is not None:
+            return _cross_site_refusal(elsewhere)
         form = await request.form()
         token = str(form.get("token") or "").strip()
         if not token:
@@ -244,7 +288,10 @@ class WebController(Controller):
         return response
 
     @post("/logout", status_code=303)
-    async def logout(self) -> Redirect:
+    async def logout(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        elsewhere = _cross_site(request)
+        if elsewhere is not None:
+            return _cross_site_refusal(elsewhere)
         response = Redirect("/ui/", status_code=303)
         response.delete_cookie(COOKIE, path="/ui")
         return response
