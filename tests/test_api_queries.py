@@ -441,6 +441,13 @@ def test_health(client: Client, tokens: dict[str, str], seeded: Store) -> None:
     problem(r, 401, UNAUTHORIZED)
 
 
+def test_health_refuses_an_empty_authorization(client: Client) -> None:
+    """A token sent must be valid, even an empty one: never silently ignored."""
+    for value in ("", "Bearer", "Bearer "):
+        r = client.get("/health", headers={"Authorization": value})
+        problem(r, 401, UNAUTHORIZED)
+
+
 def test_health_when_the_database_is_down(
     client: Client, seeded: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
