@@ -27,7 +27,7 @@ from registry.errors import (
     TicketRejected,
 )
 from registry.load import LoadResult, load
-from registry.model import PolicySet
+from registry.model import DAY_FORM, PolicySet, parse_day
 from registry.plan import Plan, plan
 from registry.report import RENDERERS, Audited, region_text
 from registry.resolve import Answer, OwnerIndex
@@ -228,12 +228,10 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is not an ISO date such as 2026-11-22"
-        ) from None
+    day = parse_day(text)
+    if day is None:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date {DAY_FORM}")
+    return day
 
 
 def _where(text: str) -> tuple[str, str]:

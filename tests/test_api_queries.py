@@ -359,6 +359,89 @@ def test_audit_csv(client: Client, tokens: dict[str, str]) -> None:
     ]
 
 
+def test_audit_format_names_the_choices(client: Client, tokens: dict[str, str]) -> None:
+    r = client.get(f"{A}/audit?format=xml", headers=bearer(tokens["auditor"]))
+    problem(
+        r,
+        400,
+        f"Validation failed for GET {A}/audit?format=xml",
+        [
+            {
+                "path": "$.query.format",
+                "message": "Invalid enum value 'xml': the choices are json, sarif, csv",
+            }
+        ],
+    )
+
+
+@pytest.mark.parametrize("day", ["20261122", "2026-W47-7", "2026-11-22T00:00", "2026-11-31"])
+def test_at_and_as_of_take_only_yyyy_mm_dd(
+    client: Client, tokens: dict[str, str], day: str
+) -> None:
+    """`at` reads days as `asOf` does: 2026-11-22, not the basic or week forms that
+    Python's date.fromisoformat also reads."""
+    resolver = bearer(tokens["resolver"])
+    r = client.get(f"{A}/owner?category=outage&at={day}", headers=resolver)
+    problem(
+        r,
+        400,
+        "the query names what the alliance does not have",
+        [
+            {
+                "path": "$.query.at",
+                "message": f"'{day}' is not a date of the form YYYY-MM-DD, such as 2026-11-22",
+            }
+        ],
+    )
+    r = client.get(f"{A}/audit?asOf={day}", headers=bearer(tokens["auditor"]))
+    problem(
+        r,
+        400,
+        f"Validation failed for GET {A}/audit?asOf={day}",
+        [{"path": "$.query.asOf", "message": "Invalid RFC3339 encoded date"}],
+    )
+    r = client.get(f"{A}/owner?category=outage&at=2026-11-22", headers=resolver)
+    assert r.json()["at"] == "2026-11-22"
+
+
+ONE_NODE = "name one node: an inner node covers its subtree"
+
+
+@pytest.mark.parametrize(
+    ("query", "errors"),
+    [
+        (
+            "category=refund&category=outage",
+            [("category", f"given 2 times (refund, outage); {ONE_NODE}")],
+        ),
+        (  # escaped, so litestar's parser splits it
+            "category=re%66und&region=north&category=outage",
+            [("category", f"given 2 times (refund, outage); {ONE_NODE}")],
+        ),
+        (
+            "category=outage&at=2026-11-22&at=2026-11-23&region=north&region=south",
+            [
+                ("at", "given 2 times (2026-11-22, 2026-11-23); ask about one day"),
+                ("region", f"given 2 times (north, south); {ONE_NODE}"),
+            ],
+        ),
+    ],
+)
+def test_a_repeated_query_parameter_is_refused(
+    client: Client, tokens: dict[str, str], query: str, errors: list[tuple[str, str]]
+) -> None:
+    r = client.get(f"{A}/owner?{query}", headers=bearer(tokens["resolver"]))
+    problem(
+        r,
+        400,
+        "a query parameter is given more than once; give each once",
+        [{"path": f"$.query.{name}", "message": message} for name, message in errors],
+    )
+    # An empty part is no repetition.
+    r = client.get(f"{A}/owner?category=outage&&region=north&", headers=bearer(tokens["resolver"]))
+    assert r.status_code == 200, r.text
+
+
 # -- history ----------------------------------------------------------------------------
 
 

@@ -397,6 +397,9 @@ def test_columns_and_day_are_checked(web: tuple) -> None:
     response = client.get("/ui/alliances/metro-home?asOf=2026-13-01")
     assert response.status_code == 400
     assert "is not a date" in response.text
+    response = client.get("/ui/alliances/metro-home?asOf=20261122")
+    assert response.status_code == 400
+    assert "asOf &#39;20261122&#39; is not a date of the form YYYY-MM-DD" in response.text
     for day in ("9999-12-31", "0001-01-01"):
         response = client.get(f"/ui/alliances/metro-home?asOf={day}")
         assert response.status_code == 400

@@ -36,6 +36,7 @@ from registry.errors import (
     Unauthorized,
     Unavailable,
 )
+from registry.model import DAY_FORM, parse_day
 from registry.service import Registry
 from registry.views.history import HISTORY_PAGE, history_view, history_window
 from registry.views.matrix import column_choices
@@ -380,7 +381,7 @@ def build_page(
 def _day(text: str | None) -> dt.date:
     if not text:
         return dt.datetime.now(dt.UTC).date()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InvalidRequest(f"asOf '{text}' is not a date such as 2026-11-22") from None
+    day = parse_day(text)
+    if day is None:
+        raise InvalidRequest(f"asOf '{text}' is not a date {DAY_FORM}")
+    return day
