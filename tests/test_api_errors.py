@@ -709,6 +709,53 @@ def test_422_every_error_located_json(
     )
 
 
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        ({}, "no Content-Type was sent"),
+        (
+            # what curl --data-binary sends unless told otherwise
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            "the Content-Type application/x-www-form-urlencoded is neither JSON nor YAML",
+        ),
+    ],
+)
+def test_422_yaml_without_its_content_type_says_how_to_send_it(
+    client: Client, tokens: dict[str, str], unchanged: None, headers: dict[str, str], why: str
+) -> None:
+    r = client.post(
+        f"{A}/apply?dryRun=true",
+        headers={**bearer(tokens["manager"]), **headers},
+        content=CABLENET_PARTNER,
+    )
+    problem(
+        r,
+        422,
+        "1 error in the documents; nothing was written",
+        [
+            doc_error(
+                "$",
+                "JSON syntax error: invalid character; fix the JSON here "
+                f"({why}, so the body was read as JSON; send YAML with "
+                "'Content-Type: application/yaml')",
+                1,
+                1,
+                "request.json",
+            )
+        ],
+    )
+    # Sent as JSON, a JSON error is only that.
+    r = client.post(
+        f"{A}/apply",
+        headers={**bearer(tokens["manager"]), "Content-Type": "application/json"},
+        content=CABLENET_PARTNER,
+    )
+    assert (
+        r.json()["errors"][0]["message"]
+        == "JSON syntax error: invalid character; fix the JSON here"
+    )
+
+
 def test_422_sent_to_the_wrong_alliance_or_url(
     client: Client, tokens: dict[str, str], unchanged: None
 ) -> None:
