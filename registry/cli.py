@@ -273,7 +273,8 @@ def _audit(args: argparse.Namespace) -> int:
             bundle.policy = policy
     as_of = args.as_of or _today()
     audits = [Audited(audit(b, as_of), b.origins, b) for b in bundles]
-    print(RENDERERS[args.format](audits, args.fail_on))
+    text = RENDERERS[args.format](audits, args.fail_on)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
     threshold = SEVERITY_RANK[args.fail_on]
     failed = any(a.report.worst() >= threshold for a in audits)
     return EXIT_FINDINGS if failed else EXIT_OK

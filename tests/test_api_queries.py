@@ -352,6 +352,7 @@ def test_audit_sarif(client: Client, tokens: dict[str, str]) -> None:
 def test_audit_csv(client: Client, tokens: dict[str, str]) -> None:
     r = client.get(f"{A}/audit?asOf=2028-02-01&format=csv", headers=bearer(tokens["auditor"]))
     assert (r.status_code, r.headers["content-type"]) == (200, "text/csv; charset=utf-8")
+    assert r.text.endswith("cells\n")  # the last row ends in a newline, as every row does
     assert r.text.splitlines() == [
         "alliance,asOf,rule,severity,partners,documents,region,cells,example,date,message",
         "metro-home,2028-02-01,coverage-gap,error,,Alliance/metro-home,category=connectivity,4,"
