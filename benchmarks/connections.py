@@ -11,6 +11,8 @@ granian's own limits, measured the same way:
 
     .venv/bin/python benchmarks/connections.py [--granian] [--sockets 1124] [--nofile 1024]
 
+granian is no dependency of the registry: `.venv/bin/pip install granian` first.
+
 Every socket is on 127.0.0.1 and every loop is bounded; the server stops at the end.
 """
 

@@ -53,7 +53,9 @@ HEADERS = {
         "frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: under it a browser sends `Origin: null` with the page's own
+    # forms, and one without Sec-Fetch-Site could not sign in (see _cross_site).
+    "Referrer-Policy": "same-origin",
 }
 log = logging.getLogger("registry.web")
 # The page's status for each kind of refusal (a subclass takes its ancestor's);
@@ -147,13 +149,15 @@ def _refusal(role: str) -> str:
 def _cross_site(request: Request[Any, Any, Any]) -> str | None:
     """Why a form was posted from a page of another site, or None when it was not.
 
-    Browsers say where a POST comes from: `Sec-Fetch-Site` (anything but
-    same-origin, or none for one the reader started) and `Origin` (which must be
-    this server as the request names it). A client that sends neither, such as
-    curl, is no page that another site could steer, so it may sign in."""
+    Browsers say where a POST comes from. `Sec-Fetch-Site`, which no page can set,
+    decides where it is sent: same-origin, or none for a request the reader started.
+    Browsers without it send `Origin`, which must then be this server as the request
+    names it (scheme and Host). A client that sends neither, such as curl, is no page
+    that another site could steer, so it may sign in."""
     site = request.headers.get("sec-fetch-site")
-    if site is not None and site.lower() not in ("same-origin", "none"):
-        return f"Sec-Fetch-Site: {site}"
+    if site is not None:
+        # Origin is not read then: a page whose referrer policy hides it sends `null`.
+        return None if site.lower() in ("same-origin", "none") else f"Sec-Fetch-Site: {site}"
     origin = request.headers.get("origin")
     if origin is not None:
         scheme = request.url.scheme
