@@ -26,7 +26,7 @@ from registry.errors import (
     TicketRejected,
 )
 from registry.load import LoadResult, load
-from registry.model import PolicySet
+from registry.model import DAY_FORM, PolicySet, parse_day
 from registry.plan import Plan, plan
 from registry.report import RENDERERS, Audited, region_text
 from registry.resolve import Answer, OwnerIndex
@@ -253,12 +253,10 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is not an ISO date such as 2026-11-22"
-        ) from None
+    day = parse_day(text)
+    if day is None:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date {DAY_FORM}")
+    return day
 
 
 def _where(text: str) -> tuple[str, str]:
@@ -300,7 +298,8 @@ def _audit(args: argparse.Namespace) -> int:
             bundle.policy = policy
     as_of = args.as_of or _today()
     audits = [Audited(audit(b, as_of), b.origins, b) for b in bundles]
-    print(RENDERERS[args.format](audits, args.fail_on))
+    text = RENDERERS[args.format](audits, args.fail_on)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
     threshold = SEVERITY_RANK[args.fail_on]
     failed = any(a.report.worst() >= threshold for a in audits)
     return EXIT_FINDINGS if failed else EXIT_OK

@@ -321,6 +321,19 @@ ALLIANCE_FIELD: dict[str, Literal["required", "optional", "never"]] = {
 }
 
 
+DAY_FORM = "of the form YYYY-MM-DD, such as 2026-11-22"
+
+
+def parse_day(text: str) -> dt.date | None:
+    """A day as documents write theirs and the API's `asOf` takes it (RFC 3339:
+    YYYY-MM-DD only, not the basic 20261201 or week 2026-W01-1 forms that
+    `date.fromisoformat` also reads); None for anything else."""
+    try:
+        return msgspec.convert(text, dt.date)
+    except msgspec.ValidationError:
+        return None
+
+
 def dec_hook(type_: type, value: Any) -> Any:
     if type_ is Duration and isinstance(value, str):
         return Duration.parse(value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 from pathlib import Path
@@ -18,12 +19,14 @@ from registry.checkpoint import Checkpoint, CheckpointError, Signer, Verifier
 from registry.errors import InvalidRequest, NotFound
 from registry.service import TOKEN_LOG, Proof, Registry
 from registry.service.database import Upgrade, current, head, upgrade
-from registry.settings import Settings
+from registry.settings import Settings, SettingsError
 
 # uvicorn kills a worker that does not answer its supervisor's ping in time, and with
 # it every request in flight. Its default (5 s) killed busy but healthy workers on a
 # loaded 2-core machine (tests/test_live_server.py); a hung worker still goes.
 WORKER_HEALTHCHECK_SECONDS = 30
+# Open files a worker needs besides its connections: database, logs, libraries.
+FILES_BESIDES_CONNECTIONS = 64
 
 DEMO_ALLIANCE = "triple-play"
 DEMO_PARTNER = "fastnet"
@@ -89,6 +92,7 @@ def run(settings: Settings) -> None:
     from REGISTRY_* variables, so they get these settings through the environment."""
     settings.signer()  # a key that cannot be used is said here once, not by every worker
     os.environ.update(settings.to_env())
+    open_files(settings.max_connections + FILES_BESIDES_CONNECTIONS)
     upgraded = upgrade(settings.database_url)  # create or upgrade the schema once, up front
     if upgraded.before != upgraded.after:
         print(f"registry: {_upgraded(upgraded)}", file=sys.stderr, flush=True)
@@ -100,7 +104,26 @@ def run(settings: Settings) -> None:
         workers=settings.workers,
         log_level=settings.log_level,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        # httptools with header limits, header timeouts and a connection limit.
+        http="registry.connections:GuardedHttp",
+        timeout_keep_alive=settings.keep_alive_timeout,
     )
+
+
+def open_files(needed: int) -> None:
+    """Raise this process's soft limit on open files (which its workers inherit) to
+    `needed`, as far as the hard limit allows, so each worker can hold
+    REGISTRY_MAX_CONNECTIONS connections."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        raise SettingsError(
+            f"REGISTRY_MAX_CONNECTIONS: {needed - FILES_BESIDES_CONNECTIONS} connections "
+            f"need {needed} open files and this process may open {hard} (ulimit -Hn); "
+            "lower it or raise the limit"
+        )
+    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -7,6 +7,7 @@ import binascii
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 
@@ -14,6 +15,8 @@ from registry.checkpoint import Signer
 from registry.errors import InvalidRequest
 
 DEFAULT_DATABASE_URL = "sqlite:///registry.db"
+
+Positive = Annotated[int, msgspec.Meta(ge=1)]
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
@@ -23,7 +26,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     workers: int = 1
     log_level: str = "info"
     # Request bodies above this are refused with 413 before they are read whole.
-    max_body_bytes: int = 5 * 1024 * 1024
+    max_body_bytes: Positive = 5 * 1024 * 1024
+    # What `registry serve` accepts of a connection (registry/connections.py): the
+    # request line and headers in all (414 or 431 beyond), the seconds a client may
+    # take to send them, the seconds an idle kept-alive connection stays open, and
+    # the connections one worker holds at once (the oldest idle one goes first).
+    max_header_bytes: Positive = 16 * 1024
+    header_timeout: Positive = 10
+    keep_alive_timeout: Positive = 5
+    max_connections: Positive = 1000
     # The key that signs checkpoints, from outside the database: a PEM file (what
     # `registry key generate` writes), or its text (PEM, or PEM in base64). Neither: the
     # registry signs nothing.

@@ -31,6 +31,7 @@ MAX_EXPANDED_NODES = 1_000_000
 # far above any contract (a dozen levels) keeps a hostile file off the stack's end.
 MAX_DEPTH = 64
 TOO_DEEP = f"the document nests deeper than {MAX_DEPTH} levels; no contract needs that: flatten it"
+JSON_SYNTAX = "JSON syntax error"  # how every error of a text that is not JSON begins
 
 
 class ParseError(Exception):
@@ -329,7 +330,7 @@ def _json_syntax_error(text: str) -> ParseError:
         problem = re.sub(r" \(byte \d+\)$", "", message.removeprefix("JSON is malformed: "))
         fix = "remove the comma before this" if "trailing comma" in problem else "fix the JSON here"
         problem += f"; {fix}"
-    return ParseError(f"JSON syntax error: {problem}", line, column)
+    return ParseError(f"{JSON_SYNTAX}: {problem}", line, column)
 
 
 def _as_yaml(text: str) -> str:

@@ -65,12 +65,18 @@ def _environment() -> dict[str, str]:
 
 class LiveServer:
     def __init__(
-        self, database_url: str, log: Path, workers: int = 1, log_level: str = "warning"
+        self,
+        database_url: str,
+        log: Path,
+        workers: int = 1,
+        log_level: str = "warning",
+        settings: dict[str, str] | None = None,
     ) -> None:
         self.database_url = database_url
         self.log = log
         self.workers = workers
         self.log_level = log_level
+        self.settings = settings or {}  # REGISTRY_* variables the server starts with
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -108,7 +114,11 @@ class LiveServer:
                     ],
                     stdout=out,
                     stderr=subprocess.STDOUT,
-                    env={**_environment(), "REGISTRY_SIGNING_KEY": signing_key()},
+                    env={
+                        **_environment(),
+                        "REGISTRY_SIGNING_KEY": signing_key(),
+                        **self.settings,
+                    },
                     start_new_session=True,
                 )
             if self._wait_healthy():

@@ -219,6 +219,40 @@ def test_delete(client: Client, tokens: dict[str, str]) -> None:
     )
 
 
+def test_apply_that_only_deletes_needs_no_body(client: Client, tokens: dict[str, str]) -> None:
+    r = client.put(
+        f"{A}/documents/Partner/cablenet", headers=manager(tokens, **YAML), content=CABLENET_PARTNER
+    )
+    assert r.status_code == 201
+    # A plan and an apply with `delete` and nothing in the body (curl -X POST, no data).
+    r = client.post(f"{A}/plan?asOf={AS_OF}&delete=Partner/cablenet", headers=manager(tokens))
+    assert (r.status_code, r.json()["applied"], r.json()["plan"]) == (200, False, NO_CHANGE)
+    r = client.post(
+        f"{A}/apply?asOf={AS_OF}&delete=Partner/cablenet",
+        headers=manager(tokens, **{"Content-Type": "application/json"}),
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["revision"], r.json()["applied"], r.json()["documents"]) == (
+        3,
+        True,
+        [{"ref": "Partner/cablenet", "action": "deleted", "etag": None}],
+    )
+    r = client.get(f"{A}/documents/Partner/cablenet", headers=manager(tokens))
+    assert r.status_code == 404
+    # With neither documents nor `delete`, an apply has nothing to do: a clear 422.
+    r = client.post(f"{A}/apply", headers=manager(tokens))
+    assert r.status_code == 422
+    assert r.json()["errors"] == [
+        {
+            "path": "$",
+            "message": "the file is empty; write at least one document",
+            "file": "request.json",
+            "line": 1,
+            "column": 1,
+        }
+    ]
+
+
 def test_apply_a_handover_in_one_step(client: Client, tokens: dict[str, str]) -> None:
     """cablenet takes internet over from fastnet: a new partner, a new contract and a
     deleted one, in one revision."""

@@ -4,6 +4,8 @@ as it was."""
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
 from collections.abc import Iterator
 
 import httpx
@@ -71,7 +73,12 @@ def test_400_malformed_parameters(client: Client, tokens: dict[str, str], unchan
         r,
         400,
         "the query names what the alliance does not have",
-        [{"path": "$.query.at", "message": "'someday' is not an ISO date such as 2026-11-22"}],
+        [
+            {
+                "path": "$.query.at",
+                "message": "'someday' is not a date of the form YYYY-MM-DD, such as 2026-11-22",
+            }
+        ],
     )
     r = client.put(
         f"{A}/documents/Partner/cablenet?asOf=junk", headers={**m, **YAML}, content=CABLENET_PARTNER
@@ -94,7 +101,12 @@ def test_400_malformed_parameters(client: Client, tokens: dict[str, str], unchan
         r,
         400,
         f"Validation failed for GET {A}/audit?format=html",
-        [{"path": "$.query.format", "message": "Invalid enum value 'html'"}],
+        [
+            {
+                "path": "$.query.format",
+                "message": "Invalid enum value 'html': the choices are json, sarif, csv",
+            }
+        ],
     )
 
 
@@ -205,6 +217,30 @@ def test_401_a_revoked_token_stops_at_once(client: Client, seeded: Store) -> Non
     assert r.headers["www-authenticate"] == 'Bearer realm="alliance-registry"'
     r = client.get("/health", headers=bearer(secret))
     problem(r, 401, UNAUTHORIZED)
+
+
+def test_tokens_padded_with_spaces_do_not_grow_the_memory(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """Each variant of a token padded with spaces is its holder (`registry serve`
+    refuses headers over 16 KiB before the app sees them), but none is kept: they
+    once stayed cached, each as long as it was."""
+    token = tokens["auditor"]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(20):
+            padded = {"Authorization": "Bearer" + " " * (200_000 + i) + token}
+            r = client.get("/health", headers=padded)
+            assert r.json()["alliances"] == {"metro-home": 1}
+        del r, padded
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 1_000_000, f"{grown:,} bytes kept"
+    # The plain header is answered as ever.
+    assert client.get("/health", headers=bearer(token)).json()["alliances"] == {"metro-home": 1}
 
 
 # -- 403 ------------------------------------------------------------------------------
@@ -670,6 +706,53 @@ def test_422_every_error_located_json(
                 "request.json",
             )
         ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        ({}, "no Content-Type was sent"),
+        (
+            # what curl --data-binary sends unless told otherwise
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            "the Content-Type application/x-www-form-urlencoded is neither JSON nor YAML",
+        ),
+    ],
+)
+def test_422_yaml_without_its_content_type_says_how_to_send_it(
+    client: Client, tokens: dict[str, str], unchanged: None, headers: dict[str, str], why: str
+) -> None:
+    r = client.post(
+        f"{A}/apply?dryRun=true",
+        headers={**bearer(tokens["manager"]), **headers},
+        content=CABLENET_PARTNER,
+    )
+    problem(
+        r,
+        422,
+        "1 error in the documents; nothing was written",
+        [
+            doc_error(
+                "$",
+                "JSON syntax error: invalid character; fix the JSON here "
+                f"({why}, so the body was read as JSON; send YAML with "
+                "'Content-Type: application/yaml')",
+                1,
+                1,
+                "request.json",
+            )
+        ],
+    )
+    # Sent as JSON, a JSON error is only that.
+    r = client.post(
+        f"{A}/apply",
+        headers={**bearer(tokens["manager"]), "Content-Type": "application/json"},
+        content=CABLENET_PARTNER,
+    )
+    assert (
+        r.json()["errors"][0]["message"]
+        == "JSON syntax error: invalid character; fix the JSON here"
     )
 
 

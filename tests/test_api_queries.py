@@ -352,11 +352,95 @@ def test_audit_sarif(client: Client, tokens: dict[str, str]) -> None:
 def test_audit_csv(client: Client, tokens: dict[str, str]) -> None:
     r = client.get(f"{A}/audit?asOf=2028-02-01&format=csv", headers=bearer(tokens["auditor"]))
     assert (r.status_code, r.headers["content-type"]) == (200, "text/csv; charset=utf-8")
+    assert r.text.endswith("cells\n")  # the last row ends in a newline, as every row does
     assert r.text.splitlines() == [
         "alliance,asOf,rule,severity,partners,documents,region,cells,example,date,message",
         "metro-home,2028-02-01,coverage-gap,error,,Alliance/metro-home,category=connectivity,4,"
         "outage/north,,no partner is accountable for 4 cells",
     ]
+
+
+def test_audit_format_names_the_choices(client: Client, tokens: dict[str, str]) -> None:
+    r = client.get(f"{A}/audit?format=xml", headers=bearer(tokens["auditor"]))
+    problem(
+        r,
+        400,
+        f"Validation failed for GET {A}/audit?format=xml",
+        [
+            {
+                "path": "$.query.format",
+                "message": "Invalid enum value 'xml': the choices are json, sarif, csv",
+            }
+        ],
+    )
+
+
+@pytest.mark.parametrize("day", ["20261122", "2026-W47-7", "2026-11-22T00:00", "2026-11-31"])
+def test_at_and_as_of_take_only_yyyy_mm_dd(
+    client: Client, tokens: dict[str, str], day: str
+) -> None:
+    """`at` reads days as `asOf` does: 2026-11-22, not the basic or week forms that
+    Python's date.fromisoformat also reads."""
+    resolver = bearer(tokens["resolver"])
+    r = client.get(f"{A}/owner?category=outage&at={day}", headers=resolver)
+    problem(
+        r,
+        400,
+        "the query names what the alliance does not have",
+        [
+            {
+                "path": "$.query.at",
+                "message": f"'{day}' is not a date of the form YYYY-MM-DD, such as 2026-11-22",
+            }
+        ],
+    )
+    r = client.get(f"{A}/audit?asOf={day}", headers=bearer(tokens["auditor"]))
+    problem(
+        r,
+        400,
+        f"Validation failed for GET {A}/audit?asOf={day}",
+        [{"path": "$.query.asOf", "message": "Invalid RFC3339 encoded date"}],
+    )
+    r = client.get(f"{A}/owner?category=outage&at=2026-11-22", headers=resolver)
+    assert r.json()["at"] == "2026-11-22"
+
+
+ONE_NODE = "name one node: an inner node covers its subtree"
+
+
+@pytest.mark.parametrize(
+    ("query", "errors"),
+    [
+        (
+            "category=refund&category=outage",
+            [("category", f"given 2 times (refund, outage); {ONE_NODE}")],
+        ),
+        (  # escaped, so litestar's parser splits it
+            "category=re%66und&region=north&category=outage",
+            [("category", f"given 2 times (refund, outage); {ONE_NODE}")],
+        ),
+        (
+            "category=outage&at=2026-11-22&at=2026-11-23&region=north&region=south",
+            [
+                ("at", "given 2 times (2026-11-22, 2026-11-23); ask about one day"),
+                ("region", f"given 2 times (north, south); {ONE_NODE}"),
+            ],
+        ),
+    ],
+)
+def test_a_repeated_query_parameter_is_refused(
+    client: Client, tokens: dict[str, str], query: str, errors: list[tuple[str, str]]
+) -> None:
+    r = client.get(f"{A}/owner?{query}", headers=bearer(tokens["resolver"]))
+    problem(
+        r,
+        400,
+        "a query parameter is given more than once; give each once",
+        [{"path": f"$.query.{name}", "message": message} for name, message in errors],
+    )
+    # An empty part is no repetition.
+    r = client.get(f"{A}/owner?category=outage&&region=north&", headers=bearer(tokens["resolver"]))
+    assert r.status_code == 200, r.text
 
 
 # -- history ----------------------------------------------------------------------------
@@ -439,6 +523,13 @@ def test_health(client: Client, tokens: dict[str, str], seeded: Store) -> None:
     assert r.json() == {"status": "ok", "database": "ok", "alliances": {}}
     r = client.get("/health", headers={"Authorization": "Bearer ar_wrong"})
     problem(r, 401, UNAUTHORIZED)
+
+
+def test_health_refuses_an_empty_authorization(client: Client) -> None:
+    """A token sent must be valid, even an empty one: never silently ignored."""
+    for value in ("", "Bearer", "Bearer "):
+        r = client.get("/health", headers={"Authorization": value})
+        problem(r, 401, UNAUTHORIZED)
 
 
 def test_health_when_the_database_is_down(

@@ -118,6 +118,7 @@ def test_audit_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     failures = ET.fromstring(junit).findall(".//testcase[failure]")
     assert [case.get("name") for case in failures] == ["coverage-gap"]
     _, csv, _ = run(capsys, "audit", str(tmp_path), "--as-of", "2026-11-23", "--format", "csv")
+    assert csv.endswith(" cells\n")  # one newline after the last row, as after every row
     header, row = csv.strip().splitlines()
     assert header.startswith("alliance,asOf,rule,severity")
     assert row.startswith("synth-small,2026-11-23,coverage-gap,error,,Alliance/synth-small,")

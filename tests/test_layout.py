@@ -23,6 +23,7 @@ ROOMS = {
     "registry.serve": "cli",  # the server commands of the command line
     "registry.__main__": "cli",
     "registry.server": "server",  # the app that mounts the two HTTP doors
+    "registry.connections": "server",  # the HTTP/1.1 connections uvicorn serves it on
 }
 DOORS = {"api", "web", "cli"}
 MAY_IMPORT = {

@@ -152,6 +152,58 @@ def test_signing_out_forgets_the_token(web: tuple) -> None:
     assert 'action="/ui/login"' in client.get("/ui/").text
 
 
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        ({"Origin": "https://elsewhere.example"}, "Origin: https://elsewhere.example"),
+        ({"Origin": "null"}, "Origin: null"),
+        ({"Origin": "http://testserver.local:8080"}, "Origin: http://testserver.local:8080"),
+        ({"Sec-Fetch-Site": "cross-site"}, "Sec-Fetch-Site: cross-site"),
+        (
+            {"Sec-Fetch-Site": "cross-site", "Origin": "http://testserver.local"},
+            "Sec-Fetch-Site: cross-site",
+        ),
+        ({"Sec-Fetch-Site": "same-site"}, "Sec-Fetch-Site: same-site"),
+    ],
+)
+def test_a_form_posted_from_another_site_is_refused(
+    web: tuple, headers: dict[str, str], why: str
+) -> None:
+    """Login CSRF: a page elsewhere must not sign the reader in with its own token
+    (nor out)."""
+    client, _, tokens = web
+    for path in ("/ui/login", "/ui/logout"):
+        response = client.post(
+            path, data={"token": tokens["auditor"]}, headers=headers, follow_redirects=False
+        )
+        assert response.status_code == 403
+        assert "set-cookie" not in response.headers
+        assert f"This form was sent from a page of another site ({why}" in response.text.replace(
+            "&#39;", "'"
+        )
+    assert 'action="/ui/login"' in client.get("/ui/").text  # not signed in
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # curl, scripts: no browser, no page to steer it
+        {"Origin": "http://testserver.local", "Sec-Fetch-Site": "same-origin"},
+        # Chromium under a no-referrer policy: the browser's word decides
+        {"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+        {"Origin": "http://TestServer.local:80"},
+        {"Sec-Fetch-Site": "none"},
+    ],
+)
+def test_a_form_posted_from_the_page_itself_signs_in(web: tuple, headers: dict[str, str]) -> None:
+    client, _, tokens = web
+    response = client.post(
+        "/ui/login", data={"token": tokens["auditor"]}, headers=headers, follow_redirects=False
+    )
+    assert (response.status_code, response.headers["location"]) == (303, "/ui/")
+    assert client.get("/ui/alliances/metro-home").status_code == 200
+
+
 @pytest.mark.parametrize("token", ["", "ar_not-a-token", "Bearer x"])
 def test_a_bad_token_is_refused_without_a_cookie(web: tuple, token: str) -> None:
     client, _, _ = web
@@ -351,6 +403,9 @@ def test_columns_and_day_are_checked(web: tuple) -> None:
     response = client.get("/ui/alliances/metro-home?asOf=2026-13-01")
     assert response.status_code == 400
     assert "is not a date" in response.text
+    response = client.get("/ui/alliances/metro-home?asOf=20261122")
+    assert response.status_code == 400
+    assert "asOf &#39;20261122&#39; is not a date of the form YYYY-MM-DD" in response.text
     for day in ("9999-12-31", "0001-01-01"):
         response = client.get(f"/ui/alliances/metro-home?asOf={day}")
         assert response.status_code == 400

@@ -3,6 +3,7 @@ write one (PUT, DELETE with ETags) or many at once (apply, plan)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Annotated, Any
 
@@ -17,12 +18,14 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from registry.access import Principal
 from registry.api.access import authorization, authorize, registry
 from registry.api.openapi import DocumentsBody, problems
-from registry.errors import Forbidden, InvalidRequest
+from registry.errors import Forbidden, InvalidDocuments, InvalidRequest
 from registry.load import LoadResult, decode_text
 from registry.service import MAX_REVISION, Outcome, alliance_etag
 from registry.service import Request as WriteRequest
+from registry.yamlnodes import JSON_SYNTAX
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+JSON_BODY = "request.json"  # the name a body read as JSON gets in errors
 
 ForceParam = Annotated[
     bool,
@@ -294,9 +297,13 @@ class DocumentController(Controller):
 async def _write_bundle(
     request: Request[Any, Any, Any], asked: WriteRequest, action: str
 ) -> Outcome:
-    """apply and plan: the body is a bundle of documents for the alliance."""
+    """apply and plan: the body is a bundle of documents for the alliance; it may be
+    empty when `delete` names what to delete."""
     principal = _writer(request, asked.alliance, None)
-    asked.texts = [await _text(request)]
+    if asked.deletes and not (await request.body()).strip():
+        asked.texts = []
+    else:
+        asked.texts = [await _text(request)]
     return await _write(request, principal, asked, action)
 
 
@@ -310,14 +317,44 @@ async def _write(
     if asked.force and not asked.dry_run and not principal.may("force", asked.alliance):
         raise Forbidden(f"a {principal.role} token may not force a write")
     # The write holds a transaction and may wait for the lock: off the event loop.
-    return await anyio.to_thread.run_sync(registry(request).write, principal, asked, action)
+    try:
+        return await anyio.to_thread.run_sync(registry(request).write, principal, asked, action)
+    except InvalidDocuments as error:
+        _hint_yaml(request, await request.body(), error)
+        raise
+
+
+def _hint_yaml(request: Request[Any, Any, Any], body: bytes, error: InvalidDocuments) -> None:
+    """A body read as JSON only because its content type did not say YAML, and that
+    is no JSON (which starts with '{' or '['): its JSON syntax error says how to
+    send YAML."""
+    sent = _content_type(request)
+    if sent in YAML_TYPES or sent == "application/json" or sent.endswith("+json"):
+        return
+    if body.lstrip().removeprefix(b"\xef\xbb\xbf").lstrip()[:1] in (b"{", b"["):
+        return
+    why = (
+        f"the Content-Type {sent} is neither JSON nor YAML" if sent else "no Content-Type was sent"
+    )
+    hint = (
+        f" ({why}, so the body was read as JSON; send YAML with 'Content-Type: application/yaml')"
+    )
+    error.errors = [
+        dataclasses.replace(e, message=e.message + hint)
+        if e.file == JSON_BODY and e.message.startswith(JSON_SYNTAX)
+        else e
+        for e in error.errors
+    ]
+
+
+def _content_type(request: Request[Any, Any, Any]) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
 async def _text(request: Request[Any, Any, Any]) -> tuple[str, str]:
     """The body as a named text for the loader: YAML or JSON by its content type."""
     data = await request.body()
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    name = "request.yaml" if content_type in YAML_TYPES else "request.json"
+    name = "request.yaml" if _content_type(request) in YAML_TYPES else JSON_BODY
     result = LoadResult()
     text = decode_text(name, data, result)
     if text is None:

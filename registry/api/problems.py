@@ -18,6 +18,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import ParameterKwarg
+from litestar.typing import FieldDefinition
 
 from registry.errors import (
     Conflict,
@@ -136,9 +137,12 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
             if isinstance(item, dict):
                 # Litestar gives a ParamType enum member; its value is "query", "header"...
                 source = getattr(item.get("source"), "value", item.get("source", "body"))
-                key = _wire_name(request, str(item.get("key", "")))
+                field = _parameter(request, str(item.get("key", "")))
+                key = _wire_name(field) or str(item.get("key", ""))
                 path = f"$.{source}.{key}" if key else f"$.{source}"
-                errors.append(ProblemError(path, str(item.get("message", ""))))
+                errors.append(
+                    ProblemError(path, _with_choices(str(item.get("message", "")), field))
+                )
     detail = exc.detail
     if exc.status_code == 413:
         limit = request.app.request_max_body_size
@@ -149,16 +153,30 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     return respond(request, exc.status_code, detail, errors, exc.headers)
 
 
-def _wire_name(request: Request[Any, Any, Any], key: str) -> str:
-    """A parameter as the client spells it (`asOf`), not as the handler does (`as_of`)."""
+def _parameter(request: Request[Any, Any, Any], key: str) -> FieldDefinition | None:
+    """The handler's parameter named `key` (as the handler spells it: `as_of`)."""
     try:
-        field = request.route_handler.parsed_fn_signature.parameters.get(key)
+        field: FieldDefinition | None = request.route_handler.parsed_fn_signature.parameters.get(
+            key
+        )
     except Exception:  # no route matched: no handler to ask
-        return key
+        return None
+    return field
+
+
+def _wire_name(field: FieldDefinition | None) -> str | None:
+    """A parameter as the client spells it (`asOf`), not as the handler does (`as_of`)."""
     definition = field.kwarg_definition if field is not None else None
     if isinstance(definition, ParameterKwarg) and definition.name:
         return definition.name
-    return key
+    return None
+
+
+def _with_choices(message: str, field: FieldDefinition | None) -> str:
+    """Litestar says "Invalid enum value 'xml'"; say what the values are too."""
+    if field is not None and field.is_literal and message.startswith("Invalid enum value"):
+        return f"{message}: the choices are {', '.join(str(a) for a in field.args)}"
+    return message
 
 
 def on_crash(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:

@@ -16,8 +16,9 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from registry.api.access import authorize, registry
 from registry.api.openapi import OwnerParameters, problems
 from registry.engine import paused_gc
-from registry.errors import InvalidQuery, LocatedError
+from registry.errors import InvalidQuery, InvalidRequest, LocatedError
 from registry.findings import Report
+from registry.model import DAY_FORM, parse_day
 from registry.report import RENDERERS, Audited
 from registry.resolve import QUERY_REFUSED, Answer, OwnerIndex
 
@@ -123,9 +124,43 @@ class QueryController(Controller):
 
 
 def _query(request: Request[Any, Any, Any]) -> dict[str, str]:
-    """The query parameters, the last of a repeated one winning."""
-    plain = split_plain_query(request.scope.get("query_string", b""))
-    return dict(request.query_params.items()) if plain is None else plain
+    """The query parameters, each given once: one node per dimension (an inner node
+    stands for its subtree) and one day."""
+    raw: bytes = request.scope.get("query_string", b"")
+    plain = split_plain_query(raw)
+    if plain is None:
+        pairs = list(request.query_params.multi_items())
+        query = dict(pairs)
+        if len(query) < len(pairs):
+            _refuse_repeated(pairs)
+        return query
+    # Fewer names than parts: an empty part, or a name given twice.
+    if len(plain) <= raw.count(b"&"):
+        _refuse_repeated(
+            [(n, v) for n, _, v in (p.partition("=") for p in raw.decode().split("&") if p)]
+        )
+    return plain
+
+
+def _refuse_repeated(pairs: list[tuple[str, str]]) -> None:
+    given: dict[str, list[str]] = {}
+    for name, value in pairs:
+        given.setdefault(name, []).append(value)
+    errors = [
+        LocatedError(
+            f"$.query.{name}",
+            f"given {len(values)} times ({', '.join(values)}); "
+            + (
+                "ask about one day"
+                if name == "at"
+                else "name one node: an inner node covers its subtree"
+            ),
+        )
+        for name, values in given.items()
+        if len(values) > 1
+    ]
+    if errors:
+        raise InvalidRequest("a query parameter is given more than once; give each once", errors)
 
 
 def split_plain_query(raw: bytes) -> dict[str, str] | None:
@@ -162,13 +197,12 @@ class _JsonAnswer:
 def _day(text: str | None) -> dt.date:
     if text is None:
         return _today()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
+    day = parse_day(text)
+    if day is None:
         raise InvalidQuery(
-            QUERY_REFUSED,
-            [LocatedError("$.query.at", f"'{text}' is not an ISO date such as 2026-11-22")],
-        ) from None
+            QUERY_REFUSED, [LocatedError("$.query.at", f"'{text}' is not a date {DAY_FORM}")]
+        )
+    return day
 
 
 def _ask(index: OwnerIndex, query: dict[str, str], at: dt.date, prefix: str) -> Answer:

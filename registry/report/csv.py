@@ -27,4 +27,4 @@ def render(audits: Sequence[Audited], fail_on: str) -> str:
                 " ".join(f.documents), region_text(f), "" if f.cells is None else f.cells,
                 example, f.date or "", f.message,
             ])  # fmt: skip
-    return out.getvalue().rstrip("\n")
+    return out.getvalue()  # the last row ends in a newline too, as files of lines do

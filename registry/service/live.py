@@ -23,7 +23,13 @@ from registry.resolve import OwnerIndex
 from registry.rules import audit
 from registry.store import Store
 
-MAX_HOLDERS = 10_000
+# The holders of recent Authorization headers, kept to spare a SHA-256 per request:
+# at most this many bytes of headers. Only the plain form `Bearer <token>` of a short
+# header is kept, so variants of one token (padded with spaces, up to the server's
+# header limit) are answered through the token's digest and never fill the cache.
+MAX_HOLDER_BYTES = 1024 * 1024
+MAX_HOLDER_HEADER = 256
+MAX_HOLDERS = MAX_HOLDER_BYTES // MAX_HOLDER_HEADER
 
 
 @dataclass
@@ -52,7 +58,7 @@ class Live:
         self.revisions: dict[str, int] = {}
         self._views: dict[str, View] = {}
         # Authorization header -> its holder, for this generation: the SHA-256 of a
-        # token need not be taken again on every request.
+        # token need not be taken again on every request (bounded: MAX_HOLDER_BYTES).
         self._holders: dict[str, Principal] = {}
         self._lock = threading.Lock()
 
@@ -73,9 +79,11 @@ class Live:
         found = self._holders.get(header)
         if found is None:
             scheme, _, secret = header.partition(" ")
-            if scheme.lower() == "bearer":
-                found = self.principals.get(digest(secret.strip()))
-            if found is not None and len(self._holders) < MAX_HOLDERS:
+            token = secret.strip()
+            if scheme.lower() == "bearer" and token:
+                found = self.principals.get(digest(token))
+            plain = token == secret and len(header) <= MAX_HOLDER_HEADER
+            if found is not None and plain and len(self._holders) < MAX_HOLDERS:
                 self._holders[header] = found
         if found is None:
             raise Unauthorized(

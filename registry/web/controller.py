@@ -36,6 +36,7 @@ from registry.errors import (
     Unauthorized,
     Unavailable,
 )
+from registry.model import DAY_FORM, parse_day
 from registry.service import Registry
 from registry.views.history import HISTORY_PAGE, history_view, history_window
 from registry.views.matrix import column_choices
@@ -52,7 +53,9 @@ HEADERS = {
         "frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: under it a browser sends `Origin: null` with the page's own
+    # forms, and one without Sec-Fetch-Site could not sign in (see _cross_site).
+    "Referrer-Policy": "same-origin",
 }
 log = logging.getLogger("registry.web")
 # The page's status for each kind of refusal (a subclass takes its ancestor's);
@@ -143,6 +146,49 @@ def _refusal(role: str) -> str:
     )
 
 
+def _cross_site(request: Request[Any, Any, Any]) -> str | None:
+    """Why a form was posted from a page of another site, or None when it was not.
+
+    Browsers say where a POST comes from. `Sec-Fetch-Site`, which no page can set,
+    decides where it is sent: same-origin, or none for a request the reader started.
+    Browsers without it send `Origin`, which must then be this server as the request
+    names it (scheme and Host). A client that sends neither, such as curl, is no page
+    that another site could steer, so it may sign in."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        # Origin is not read then: a page whose referrer policy hides it sends `null`.
+        return None if site.lower() in ("same-origin", "none") else f"Sec-Fetch-Site: {site}"
+    origin = request.headers.get("origin")
+    if origin is not None:
+        scheme = request.url.scheme
+        own = _origin(f"{scheme}://{request.headers.get('host', '')}", scheme)
+        if _origin(origin, scheme) != own:
+            return f"Origin: {origin}, not {own}"
+    return None
+
+
+def _origin(text: str, scheme: str) -> str:
+    """An origin as compared: lower case, without the scheme's default port."""
+    default = {"http": ":80", "https": ":443"}.get(scheme, "")
+    text = text.strip().lower()
+    return text.removesuffix(default) if default else text
+
+
+def _cross_site_refusal(why: str) -> Template:
+    return _page(
+        "error.html",
+        {
+            "status": 403,
+            "title": "Refused",
+            "message": f"This form was sent from a page of another site ({why}), and only "
+            "the registry's own pages may sign in or out. Open /ui/ and sign in there.",
+            "signed_in": False,
+            "who": None,
+        },
+        403,
+    )
+
+
 def _principal(request: Request[Any, Any, Any]) -> Principal:
     token = request.cookies.get(COOKIE)
     if not token:
@@ -211,6 +257,9 @@ class WebController(Controller):
 
     @post("/login", status_code=303)
     async def login(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        elsewhere = _cross_site(request)
+        if elsewhere is not None:
+            return _cross_site_refusal(elsewhere)
         form = await request.form()
         token = str(form.get("token") or "").strip()
         if not token:
@@ -244,7 +293,10 @@ class WebController(Controller):
         return response
 
     @post("/logout", status_code=303)
-    async def logout(self) -> Redirect:
+    async def logout(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        elsewhere = _cross_site(request)
+        if elsewhere is not None:
+            return _cross_site_refusal(elsewhere)
         response = Redirect("/ui/", status_code=303)
         response.delete_cookie(COOKIE, path="/ui")
         return response
@@ -333,7 +385,7 @@ def build_page(
 def _day(text: str | None) -> dt.date:
     if not text:
         return dt.datetime.now(dt.UTC).date()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InvalidRequest(f"asOf '{text}' is not a date such as 2026-11-22") from None
+    day = parse_day(text)
+    if day is None:
+        raise InvalidRequest(f"asOf '{text}' is not a date {DAY_FORM}")
+    return day
