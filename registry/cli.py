@@ -57,7 +57,7 @@ def refused(error: RegistryError, json_errors: bool = False) -> int:
         return EXIT_INVALID
     if isinstance(error, InvalidDocuments):
         lines = [str(e) for e in error.errors]
-        lines.append(f"{len(error.errors)} error(s) in {error.files} file(s)")
+        lines.append(error_count(error))
     elif isinstance(error, InvalidQuery):
         lines = [
             f"registry: --where {e.path.removeprefix('$.')}: {e.message}" for e in error.errors
@@ -70,6 +70,20 @@ def refused(error: RegistryError, json_errors: bool = False) -> int:
     for line in lines:
         print(line, file=sys.stderr)
     return EXIT_FINDINGS if isinstance(error, Conflict) else EXIT_INVALID
+
+
+def error_count(error: InvalidDocuments) -> str:
+    """`3 errors in 1 file; 4 files read`: the files named are those the errors are in
+    (a path that could not be read among them), the files read every one loaded."""
+    named = len({e.file for e in error.errors if e.file is not None})
+    read = plural(error.files, "file") + " read" if error.files else "no file read"
+    where = f" in {plural(named, 'file')}" if named else ""
+    return f"{plural(len(error.errors), 'error')}{where}; {read}"
+
+
+def plural(count: int, word: str) -> str:
+    """`1 waiver`, `2 waivers`, `1,200 cells`."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -210,14 +224,20 @@ def _server_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def _validate(args: argparse.Namespace) -> int:
     result = checked(load(args.paths))
     rows = [summary(b) for b in result.bundles.values()]
-    if args.format == "json":
-        sys.stdout.write(msgspec.json.encode([]).decode() + "\n")
+    if args.format == "json":  # the same list as the text: one summary per alliance
+        sys.stdout.write(msgspec.json.encode(rows).decode() + "\n")
         return EXIT_OK
     for row in rows:
-        print(
-            f"{row['alliance']}: valid; {row['partners']} partners, {row['contracts']} contracts, "
-            f"{row['waivers']} waivers, {row['cells']:,} cells"
+        counts = ", ".join(
+            plural(row[key], word)
+            for key, word in (
+                ("partners", "partner"),
+                ("contracts", "contract"),
+                ("waivers", "waiver"),
+                ("cells", "cell"),
+            )
         )
+        print(f"{row['alliance']}: valid; {counts}")
     return EXIT_OK
 
 
