@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -34,9 +35,33 @@ from registry.resolve import Answer, OwnerIndex
 from registry.rules import audit
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INVALID = 0, 1, 2
+# The reader of standard output went away (`registry audit ... | head`): the status a
+# process killed by SIGPIPE has (128 + 13), as `cat` or `grep` give in that pipe, and
+# apart from 1, which says findings.
+EXIT_BROKEN_PIPE = 141
+DESCRIPTION = """\
+Contracts of service alliances: who owns every complaint. Check the documents
+(validate), prove coverage (audit), ask who owns a complaint (owner, route), see
+what a change does (plan), and serve them over HTTP (serve, token, log, db).
+"""
+EPILOG = """\
+Exit codes: 0 done; 1 findings (audit), errors added (plan) or tampering (log
+verify); 2 invalid input or a refusal; 141 when the reader of standard output
+stops early (| head). `registry COMMAND --help` gives a command's options.
+"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # a reader gone since the last write is found here, not at exit
+    except BrokenPipeError:
+        _drop_stdout()
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
@@ -47,6 +72,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RegistryError as error:
         return refused(error, json_errors=args.run is _validate and args.format == "json")
     return code
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null, so that the interpreter's flush at exit
+    does not fail again on the closed pipe (the recipe of the `signal` module's docs)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor behind it (a test's capture)
+        pass
 
 
 def refused(error: RegistryError, json_errors: bool = False) -> int:
@@ -87,7 +122,12 @@ def plural(count: int, word: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="registry", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="registry",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"alliance-registry {__version__}")
     sub = parser.add_subparsers(title="commands")
 
