@@ -186,7 +186,13 @@ def _parser() -> argparse.ArgumentParser:
     generate = demo_sub.add_parser("generate", help="write a deterministic synthetic alliance")
     generate.add_argument("--preset", choices=sorted(synth.PRESETS), default="small")
     generate.add_argument("--seed", type=int, default=1)
-    generate.add_argument("--out", type=Path, required=True)
+    generate.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="an empty or new folder"
+    )
+    generate.add_argument(
+        "--force", action="store_true",
+        help="replace the alliance generated in DIR before (DIR must hold nothing else)",
+    )  # fmt: skip
     generate.add_argument(
         "--defects", type=int, default=0, metavar="K",
         help="plant K gaps and overlaps; the truth goes to defects.jsonl",
@@ -466,10 +472,33 @@ def _generate(args: argparse.Namespace) -> int:
     if args.defects < 0:
         print(f"registry: --defects {args.defects}: give a count of 0 or more", file=sys.stderr)
         return EXIT_INVALID
+    _check_out(args.out, args.force)
     try:
-        written = synth.write(args.out, args.preset, args.seed, args.defects)
+        written = synth.write(args.out, args.preset, args.seed, args.defects, replace=args.force)
     except ValueError as error:  # more defects than the preset has room for
         print(f"registry: --defects {args.defects}: {args.preset} has {error}", file=sys.stderr)
         return EXIT_INVALID
     print(f"wrote {len(written)} file(s) to {args.out}")
     return EXIT_OK
+
+
+def _check_out(out: Path, force: bool) -> None:
+    """A new alliance goes into an empty folder: files of another would mix with its
+    own. `--force` replaces one `demo generate` wrote, and never removes anything else."""
+    if out.exists() and not out.is_dir():
+        raise InvalidRequest(f"--out {out} is a file; name a folder")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not force:
+        raise InvalidRequest(
+            f"--out {out} is not empty, and its files would mix with the new alliance's; "
+            "name an empty or new folder, or add --force to replace an alliance generated there"
+        )
+    others = synth.foreign(out)
+    if others:
+        shown = ", ".join(str(p.relative_to(out)) for p in others[:3])
+        more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+        raise InvalidRequest(
+            f"--out {out} holds what demo generate does not write ({shown}{more}); --force "
+            "replaces only a generated alliance, so name an empty or new folder"
+        )
