@@ -240,6 +240,10 @@ def _server_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     create.add_argument("--alliance", help="the alliance it belongs to (all roles but admin)")
     create.add_argument("--partner", help="the partner whose document it edits (partner role)")
     create.add_argument("--name", help="who holds it; the change log names them")
+    create.add_argument(
+        "--new-alliance", action="store_true",
+        help="a manager token for an alliance not in the registry yet (the manager writes it)",
+    )  # fmt: skip
     create.set_defaults(run=_server("token_create"))
     revoke = token_sub.add_parser("revoke", help="revoke a token by its id")
     revoke.add_argument("id", type=int)

@@ -15,7 +15,7 @@ import uvicorn
 from registry.access import Role
 from registry.errors import NotFound
 from registry.service import Registry
-from registry.service.database import Upgrade, current, head, upgrade
+from registry.service.database import Upgrade, current, head, missing_file, upgrade
 from registry.settings import Settings
 
 # uvicorn kills a worker that does not answer its supervisor's ping in time, and with
@@ -111,7 +111,20 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _registry(args: argparse.Namespace) -> Registry:
-    return Registry.open(_settings(args).database_url)
+    return Registry.open(_existing(_settings(args).database_url))
+
+
+def _existing(url: str) -> str:
+    """The URL, once it names a database that is there: the commands that read or
+    administer a registry never make an empty one (only `serve` and `db upgrade` do)."""
+    path = missing_file(url)
+    if path is not None:
+        raise NotFound(
+            f"no registry database at {path.absolute()}; `registry db upgrade` (or "
+            "`registry serve`) makes one there, or name another with --database-url or "
+            "REGISTRY_DATABASE_URL"
+        )
+    return url
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -125,7 +138,9 @@ def serve_command(args: argparse.Namespace) -> int:
 
 def token_create(args: argparse.Namespace) -> int:
     with _registry(args) as registry:
-        token_id, secret = registry.create_token(args.role, args.alliance, args.partner, args.name)
+        token_id, secret = registry.create_token(
+            args.role, args.alliance, args.partner, args.name, new_alliance=args.new_alliance
+        )
     print(f"token {token_id} ({args.role}); it is shown only now:", file=sys.stderr)
     print(secret)
     return 0
@@ -167,7 +182,7 @@ def db_upgrade(args: argparse.Namespace) -> int:
 
 
 def db_current(args: argparse.Namespace) -> int:
-    found, made_before_migrations = current(_settings(args).database_url)
+    found, made_before_migrations = current(_existing(_settings(args).database_url))
     if found == head():
         print(f"revision {found}, the newest")
     elif found is not None:

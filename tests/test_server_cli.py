@@ -16,6 +16,7 @@ from conftest import REPO
 from sqlalchemy import text
 
 from registry.access import digest
+from registry.cli import main
 from registry.store import Store
 from tests.live import _environment, free_port, registry_command
 
@@ -77,6 +78,79 @@ def test_token_create_refuses_a_bad_scope(
     made = registry_command("token", "create", *args, database_url=database_url)
     assert (made.returncode, made.stdout, made.stderr) == (2, "", f"registry: {message}\n")
     assert store.tokens() == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--role", "auditor", "--alliance", "metro-hom"],
+            "no alliance 'metro-hom' in the registry (did you mean 'metro-home'?); the "
+            "alliances are metro-home (a manager token for an alliance still to be written: "
+            "--new-alliance)",
+        ),
+        (
+            ["--role", "partner", "--alliance", "metro-home", "--partner", "fastnt"],
+            "no partner 'fastnt' in alliance 'metro-home' (did you mean 'fastnet'?); its "
+            "partners are fastnet, metro",
+        ),
+        (
+            ["--role", "auditor", "--alliance", "metro-home", "--new-alliance"],
+            "--new-alliance is only for manager tokens",
+        ),
+    ],
+)
+def test_token_create_refuses_an_alliance_or_partner_not_in_the_registry(
+    seeded: Store,
+    database_url: str,
+    args: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["token", "create", *args, "--database-url", database_url]) == 2
+    assert capsys.readouterr() == ("", f"registry: {message}\n")
+    assert seeded.tokens() == []
+
+
+def test_a_manager_token_may_name_an_alliance_still_to_be_written(
+    seeded: Store, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/api.md: a manager token of that name creates the alliance by writing it."""
+    argv = ["token", "create", "--role", "manager", "--alliance", "new-home"]
+    assert main([*argv, "--database-url", database_url]) == 2
+    capsys.readouterr()
+    assert main([*argv, "--new-alliance", "--database-url", database_url]) == 0
+    secret = capsys.readouterr().out.strip()
+    assert seeded.principals()[digest(secret)].alliance == "new-home"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["log", "verify"], ["token", "list"], ["token", "create", "--role", "admin"],
+     ["token", "revoke", "1"], ["db", "current"]],
+)  # fmt: skip
+def test_commands_on_no_database_say_so_and_make_none(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    """The default database is ./registry.db: a command run in the wrong folder must not
+    make an empty one there and report on it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("REGISTRY_DATABASE_URL", raising=False)
+    assert main(command) == 2
+    assert capsys.readouterr() == (
+        "",
+        f"registry: no registry database at {tmp_path / 'registry.db'}; `registry db "
+        "upgrade` (or `registry serve`) makes one there, or name another with "
+        "--database-url or REGISTRY_DATABASE_URL\n",
+    )
+    assert list(tmp_path.iterdir()) == []
+    elsewhere = f"sqlite:///{tmp_path}/elsewhere/registry.db"
+    assert main([*command, "--database-url", elsewhere]) == 2
+    assert "no registry database at " in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.slow
