@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -176,11 +177,14 @@ def test_serve_demo_prints_working_tokens_and_serves_the_examples(tmp_path: Path
     """The README's main job: every printed token works, the three curl calls answer."""
     port = free_port()
     log = tmp_path / "demo.log"
+    temporary = tmp_path / "tmp"  # where the demo makes its folder
+    temporary.mkdir()
     with log.open("wb") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "registry", "serve", "--demo", "--port", str(port),
              "--log-level", "warning"],
-            stdout=out, stderr=subprocess.STDOUT, env=_environment(), cwd=tmp_path,
+            stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path,
+            env={**_environment(), "TMPDIR": str(temporary)},
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
@@ -190,6 +194,8 @@ def test_serve_demo_prints_working_tokens_and_serves_the_examples(tmp_path: Path
         assert sorted(tokens) == ["admin", "auditor", "manager", "partner", "resolver"]
         assert "Alliances: co-branded-card, condominium, franchise, roaming, triple-play" in banner
         assert not (tmp_path / "registry.db").exists()  # the demo keeps out of ./registry.db
+        (folder,) = temporary.iterdir()
+        assert f"Demo registry in sqlite:///{folder}/registry.db" in banner
 
         def get(path: str, role: str) -> httpx.Response:
             return httpx.get(base + path, headers={"Authorization": f"Bearer {tokens[role]}"})
@@ -240,6 +246,9 @@ def test_serve_demo_prints_working_tokens_and_serves_the_examples(tmp_path: Path
     finally:
         server.terminate()
         server.wait(timeout=20)
+    # Stopped, it leaves nothing behind, and ends as a terminated process does.
+    assert server.returncode == -signal.SIGTERM
+    assert list(temporary.iterdir()) == []
 
 
 def readme_calls(base: str, token: str) -> list[str]:
