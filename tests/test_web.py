@@ -25,7 +25,7 @@ from registry.settings import Settings
 from registry.store import Store
 from registry.views import matrix, pages
 from registry.views.pages import alliance_page, colors
-from registry.web.controller import COOKIE
+from registry.web.controller import COOKIE, Links
 from tests.conftest import seed
 
 # metro-home with a hole: nobody is accountable for an outage in the south.
@@ -463,3 +463,108 @@ def test_the_stylesheet_is_served(web: tuple) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/css")
     assert ".st-gap" in response.text
+
+
+# -- the matrix with a dimension fixed, and more of what the page says ---------------------
+
+# metro-home (with the planted gap) and channels: slow-speed complaints made in a store
+# are Metro's, so the slow-speed cells are mixed across the channels the matrix adds up.
+BY_CHANNEL = ALLIANCE.replace(
+    "    region: [north, south]\n", "    region: [north, south]\n    channel: [web, store]\n"
+)
+STORE_CONTRACTS = GAP_CONTRACTS.replace(
+    "      except: [{category: [outage], region: [south]}]\n",
+    "      except: [{category: [outage], region: [south]}, {category: [slow-speed],"
+    " channel: [store]}]\n",
+).replace(
+    "    - where: {category: [billing, installation]}\n",
+    "    - where: {category: [billing, installation]}\n"
+    "    - where: {category: [slow-speed], channel: [store]}\n",
+)
+
+
+def _by_channel(tmp_path: Path, write_alliance: WriteAlliance) -> Path:
+    return write_alliance(
+        tmp_path / "metro-home",
+        **{"alliance.yaml": BY_CHANNEL, "contracts.yaml": STORE_CONTRACTS},
+    )
+
+
+def test_matrix_with_a_dimension_fixed(tmp_path: Path, write_alliance: WriteAlliance) -> None:
+    bundle = load([_by_channel(tmp_path, write_alliance)]).bundles["metro-home"]
+    index = OwnerIndex(bundle)
+    day = dt.date(2026, 11, 22)
+    whole = matrix.build(bundle, index, day)
+    slow = whole.find("slow-speed")
+    assert slow is not None
+    assert [(c.state, c.cells) for c in slow.cells] == [("mixed", 2), ("mixed", 2)]
+    assert (whole.cells_per_pair, whole.aggregated, whole.fixed) == (2, ["channel"], [])
+    (channel,) = whole.others
+    assert channel.nodes == (("web", 0), ("store", 0))
+    for node, owner in (("store", "metro"), ("web", "fastnet")):
+        fixed = matrix.build(bundle, index, day, fixed={"channel": node})
+        slow = fixed.find("slow-speed")
+        assert slow is not None
+        assert [(c.state, c.owner, c.cells) for c in slow.cells] == [("owned", owner, 1)] * 2
+        internet = fixed.find("internet")  # a parent adds up its children, fixed alike
+        assert internet is not None and [c.cells for c in internet.cells] == [2, 2]
+        assert (fixed.cells_per_pair, fixed.aggregated, fixed.fixed) == (1, [], [("channel", node)])
+    # The columns' dimension is not fixed: it is shown whole.
+    assert matrix.build(bundle, index, day, fixed={"region": "north"}).fixed == []
+    with pytest.raises(ValueError, match="channel=phone"):
+        matrix.build(bundle, index, day, fixed={"channel": "phone"})
+
+
+def test_the_page_fixes_a_dimension_by_its_name(
+    web: tuple, tmp_path: Path, write_alliance: WriteAlliance
+) -> None:
+    client, store, tokens = web
+    seed(store, [_by_channel(tmp_path / "three", write_alliance)])
+    sign_in(client, tokens["auditor"])
+    base = f"/ui/alliances/metro-home?asOf={AS_OF}"
+    whole = client.get(base).text
+    assert cells_of(whole).cells["slow-speed", "north"][0] == "mixed"
+    assert '<select name="channel">' in whole
+    assert '<option value="">every channel</option>' in whole
+    assert "the parts differ (open the row, or pick one channel above)" in whole
+    note = "Each cell stands for 2 cells behind every category × region pair, every channel"  # noqa: RUF001
+    assert note in re.sub(r"\s+", " ", whole)
+    html = client.get(f"{base}&channel=store&expand=internet").text
+    cells = cells_of(html).cells
+    assert cells["slow-speed", "north"][:2] == ("owned", "metro")
+    assert cells["outage", "south"][0] == "gap"  # the planted gap is in every channel
+    assert '<option value="store" selected>store</option>' in html
+    assert '<span class="fixed">, channel store</span>' in html
+    assert "channel store only" in html
+    # The page's links keep the fixed node; "every channel" and a finding's link drop it.
+    assert (
+        'href="/ui/alliances/metro-home?asOf=2026-11-22&amp;channel=store#matrix">collapse all'
+        in (html)
+    )
+    assert (
+        'href="/ui/alliances/metro-home?asOf=2026-11-22&amp;expand=internet#matrix">every channel'
+        in (html)
+    )
+    locate = "/ui/alliances/metro-home?asOf=2026-11-22&amp;expand=internet#row-outage"
+    assert f'<a class="locate" href="{locate}">' in html
+    # A node the dimension lacks is refused; a fix of the columns or of no dimension is left out.
+    refused = client.get(f"{base}&channel=stor")
+    assert refused.status_code == 400
+    assert "cannot fix channel: unknown channel &#39;stor&#39; (did you mean &#39;store&#39;?)" in (
+        refused.text
+    )
+    for ignored in ("region=north", "nothing=here", "channel="):
+        page = client.get(f"{base}&{ignored}")
+        assert page.status_code == 200
+        assert cells_of(page.text).cells["slow-speed", "north"][0] == "mixed"
+
+
+def test_links_keep_the_fixed_nodes() -> None:
+    links = Links("/ui/alliances/a", "2026-11-22", None, ("internet",), (("channel", "web"),))
+    assert links.expand("tv") == (
+        "/ui/alliances/a?asOf=2026-11-22&channel=web&expand=internet&expand=tv"
+    )
+    assert links.log(3) == "/ui/alliances/a?asOf=2026-11-22&channel=web&expand=internet&log=3"
+    assert links.locate("outage", "internet") == (
+        "/ui/alliances/a?asOf=2026-11-22&expand=internet#row-outage"
+    )

@@ -400,3 +400,29 @@ def test_offline_report_in_the_browser(page: Any, tmp_path: Path) -> None:
     article.locator(f"label[for='{BROKEN}-cols-channel']").click()
     assert by_channel.is_visible() and not by_region.is_visible()
     article.screenshot(path=str(ARTIFACTS / "report-broken-play.png"))
+
+
+def test_a_dimension_the_matrix_adds_up_can_be_fixed(page: Any, live: Live) -> None:
+    """A router complaint is Metro's in a store and FastNet's elsewhere: by region
+    the cell is mixed, whatever row is opened; fixing the channel shows each part."""
+    sign_in(page, live, live.tokens["admin"])
+    page.goto(f"{live.base}/ui/alliances/triple-play?asOf={AS_OF}&expand=internet")
+    router = cell(page, "wifi-router", "north")
+    assert router.get_attribute("data-state") == "mixed"
+    assert "pick one channel above" in page.inner_text(".legend")
+    page.select_option("select[name=channel]", "store")
+    page.click("form.controls button")
+    assert "channel=store" in page.url and "expand=internet" in page.url
+    assert page.locator("h2 .fixed").inner_text() == ", channel store"
+    for region in ("north", "south", "east", "west"):
+        assert cell(page, "wifi-router", region).get_attribute("data-owner") == "metro"
+    assert cell(page, "outage", "north").get_attribute("data-owner") == "fastnet"
+    shot(page, "ui-triple-play-channel-store")
+    # The page's links keep it: unfolding another subtree stays on the store channel.
+    page.click("details[data-node='tv'] > summary .mname")
+    page.select_option("select[name=channel]", "web")
+    page.click("form.controls button")
+    assert cell(page, "wifi-router", "north").get_attribute("data-owner") == "fastnet"
+    page.click("h2 a:text('every channel')")
+    assert "channel=" not in page.url
+    assert cell(page, "wifi-router", "north").get_attribute("data-state") == "mixed"
