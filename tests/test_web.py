@@ -568,3 +568,35 @@ def test_links_keep_the_fixed_nodes() -> None:
     assert links.locate("outage", "internet") == (
         "/ui/alliances/a?asOf=2026-11-22&expand=internet#row-outage"
     )
+
+
+def test_a_waived_gap_is_the_cells_not_a_partners(
+    tmp_path: Path, write_alliance: WriteAlliance, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = write_alliance(tmp_path / "metro-home", **{"contracts.yaml": GAP_CONTRACTS})
+    (folder / "waivers.yaml").write_text(
+        "apiVersion: alliance-registry/v1\nkind: Waiver\n"
+        "metadata: {name: south-outages, alliance: metro-home}\n"
+        "spec: {rule: coverage-gap, where: {category: [outage], region: [south]}, reason: r,"
+        " approvedBy: board, expires: 2027-06-30}\n",
+        encoding="utf-8",
+    )
+    bundle = load([folder]).bundles["metro-home"]
+    built = matrix.build(bundle, OwnerIndex(bundle), dt.date(2026, 11, 22))
+    connectivity = built.find("connectivity")
+    assert connectivity is not None
+    south = connectivity.cells[1]
+    assert [(s.text, n) for s, n in south.shares] == [("gap, waived", 1), ("fastnet", 1)]
+    main(["audit", str(folder), "--as-of", AS_OF, "--format", "html"])
+    html = capsys.readouterr().out
+    opening = r'<span class="mcell st-mixed[^"]*" data-row="connectivity" data-col="south"'
+    cell = re.search(opening + r".*?</small>\n?</span>", html, re.S)
+    assert cell is not None
+    text = cell.group(0)
+    # The partner on a line of its own, the waived gap on another, said "gap, waived".
+    assert re.search(
+        r'<small class="who"><span class="pn"><i class="dot p\d+"></i>fastnet</span> </small>', text
+    ), text
+    assert '<small class="faults"><span class="fault">✗ gap, waived</span> </small>' in text
+    assert "(waived)" not in html
+    assert 'title="connectivity × south: gap, waived: 1 cell; fastnet: 1 cell"' in text  # noqa: RUF001

@@ -426,3 +426,92 @@ def test_a_dimension_the_matrix_adds_up_can_be_fixed(page: Any, live: Live) -> N
     page.click("h2 a:text('every channel')")
     assert "channel=" not in page.url
     assert cell(page, "wifi-router", "north").get_attribute("data-state") == "mixed"
+
+
+# -- layout, wording and navigation -----------------------------------------------------
+
+
+def not_cut(page: Any, selector: str) -> list[str]:
+    """The texts of the visible elements whose content is wider than their box (cut)."""
+    cut: list[str] = page.locator(selector).evaluate_all(
+        "els => els.filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)"
+        ".map(e => e.textContent.trim())"
+    )
+    return cut
+
+
+def test_the_matrix_fills_the_width_and_cuts_no_name(page: Any, live: Live) -> None:
+    sign_in(page, live, live.tokens["admin"])
+    # Two columns: they share the whole width instead of leaving most of it empty.
+    page.goto(f"{live.base}/ui/alliances/co-branded-card?asOf={AS_OF}")
+    matrix = page.locator(".mx").bounding_box()
+    last = page.locator(".mx .mhead .mcol").last.bounding_box()
+    assert last["x"] + last["width"] >= matrix["x"] + matrix["width"] - 4
+    first_cell = cell(page, "rewards", "domestic").bounding_box()
+    assert first_cell["x"] + first_cell["width"] <= last["x"] + 4  # the columns line up
+    # Partner names wrap in their cell, never cut (no "bella-b…").
+    page.goto(f"{live.base}/ui/alliances/franchise?asOf={AS_OF}")
+    assert not_cut(page, ".mx .mcell, .mx .mname, .mx .mcol") == []
+    digital = cell(page, "digital", "leeds").inner_text()
+    assert "bella-brand" in digital and "‼ overlap, waived" in digital
+    # In northern stores the brand and the franchisee both own app crashes.
+    page.goto(f"{live.base}/ui/alliances/franchise?asOf={AS_OF}&channel=in-store&expand=digital")
+    overlap = cell(page, "app-crash", "leeds")
+    assert overlap.get_attribute("data-state") == "overlap"
+    assert overlap.inner_text().split("\n") == [
+        "‼ overlap, waived",
+        "bella-brand + northern-slices",
+    ]
+    assert not_cut(page, ".mx .mcell") == []
+    shot(page, "ui-franchise-wraps")
+
+
+def test_the_page_fits_a_phone(browser: Any, live: Live) -> None:
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 420, "height": 800})
+    context.set_default_timeout(20_000)
+    phone = context.new_page()
+    try:
+        sign_in(phone, live, live.tokens["admin"])
+        for path in ("/ui/", f"/ui/alliances/franchise?asOf={AS_OF}",
+                     f"/ui/alliances/triple-play?asOf={AS_OF}&expand=internet"):  # fmt: skip
+            phone.goto(live.base + path)
+            width = phone.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 420, (path, width)
+        # What is wider scrolls in its own box: the matrix does, sideways.
+        scrolls = phone.locator(".mx").evaluate("m => m.scrollWidth > m.clientWidth")
+        assert scrolls is True
+        assert not_cut(phone, ".mx .mcell, .mx .mname") == []
+        phone.screenshot(path=str(ARTIFACTS / "ui-triple-play-420.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_a_waived_gap_is_not_read_as_a_partners(page: Any, live: Live) -> None:
+    sign_in(page, live, live.tokens["admin"])
+    page.goto(f"{live.base}/ui/alliances/roaming?asOf={AS_OF}")
+    mexico = cell(page, "network", "mexico")
+    assert mexico.get_attribute("data-state") == "mixed"
+    # The partner on its line, the cell's waived gap on another, said "gap, waived".
+    assert mexico.locator(".who").inner_text().strip() == "starlink-americas"
+    assert mexico.locator(".faults").inner_text().strip() == "✗ gap, waived"
+    assert mexico.inner_text().split("\n") == ["◐ mixed", "starlink-americas", "✗ gap, waived"]
+    mexico.screenshot(path=str(ARTIFACTS / "ui-roaming-waived-gap.png"))
+
+
+def test_show_in_the_matrix_keeps_the_column_headers_on_screen(page: Any, live: Live) -> None:
+    sign_in(page, live, live.tokens["admin"])
+    # FastNet and FieldForce leave on 2028-01-01: future gaps, each with its link.
+    page.goto(f"{live.base}/ui/alliances/triple-play?asOf=2027-12-01")
+    links = page.locator("a.locate")
+    assert links.count() == 3
+    for n in range(3):
+        page.goto(f"{live.base}/ui/alliances/triple-play?asOf=2027-12-01")
+        href = links.nth(n).get_attribute("href")
+        links.nth(n).click()
+        row = href.rpartition("#")[2]
+        header = page.locator(".mx .mhead").bounding_box()
+        target = page.locator(f"#{row}").bounding_box()
+        # On screen (give or take the matrix's border), and the row below it.
+        assert -2 <= header["y"] < header["y"] + header["height"] <= target["y"] + 1, href
+        assert target["y"] + target["height"] <= 900, href  # the row is on screen too
+    page.screenshot(path=str(ARTIFACTS / "ui-show-in-the-matrix.png"))

@@ -53,10 +53,12 @@ class Share:
 
     @property
     def text(self) -> str:
+        """`fastnet`, `gap`, `overlap of a + b`; a waived one says so after a comma
+        (`gap, waived`), so that it never reads as a partner's."""
         if self.state == "owned":
             return self.partners[0]
         name = "gap" if self.state == "gap" else "overlap of " + " + ".join(self.partners)
-        return name + (" (waived)" if self.waived else "")
+        return name + (", waived" if self.waived else "")
 
 
 @dataclass(frozen=True, slots=True)
