@@ -25,6 +25,7 @@ from registry.settings import Settings
 from registry.store import Store
 from registry.views import matrix, pages
 from registry.views.pages import alliance_page, colors
+from registry.views.templating import environment
 from registry.web.controller import COOKIE, Links
 from tests.conftest import seed
 
@@ -600,3 +601,54 @@ def test_a_waived_gap_is_the_cells_not_a_partners(
     assert '<small class="faults"><span class="fault">✗ gap, waived</span> </small>' in text
     assert "(waived)" not in html
     assert 'title="connectivity × south: gap, waived: 1 cell; fastnet: 1 cell"' in text  # noqa: RUF001
+
+
+# FastNet's one-month trial before its contract: a bar far too short for its name.
+TRIAL = (
+    CONTRACTS
+    + """---
+apiVersion: alliance-registry/v1
+kind: Contract
+metadata: {name: fastnet-internet-trial, alliance: metro-home}
+spec:
+  partner: fastnet
+  effective: {from: 2025-12-01, until: 2026-01-01}
+  scope:
+    - where: {category: [connectivity]}
+  accountable:
+    - where: {category: [internet]}
+  handoffs:
+    - {endpoint: tickets, mode: retain, acknowledgeWithin: PT1H, resolveWithin: P2D}
+  escalation: standard
+"""
+)
+
+
+def test_every_timeline_bar_is_labelled(tmp_path: Path, write_alliance: WriteAlliance) -> None:
+    folder = write_alliance(tmp_path / "metro-home", **{"contracts.yaml": TRIAL})
+    bundle = load([folder]).bundles["metro-home"]
+    page = alliance_page(bundle, audit(bundle, dt.date(2026, 11, 22)), OwnerIndex(bundle))
+    bars = {bar.contracts[0]: bar for lane in page.timeline.lanes for bar in lane.bars}
+    trial, internet = bars["fastnet-internet-trial"], bars["fastnet-internet"]
+    assert trial.label == "fastnet-internet-trial" and trial.width < 60
+    assert (trial.place, trial.label_x) == ("after", round(trial.x + trial.width + 4, 1))
+    # The label takes room on its row: the contract that follows goes on the next one.
+    assert internet.place == "inside" and internet.y == trial.y + page.timeline.lane_height
+    assert all(bar.label for bar in bars.values())
+    end = trial.label_x + len(trial.label) * 5.6
+    assert end < page.timeline.width
+
+
+def test_a_short_bar_near_the_right_edge_is_labelled_before_it(
+    tmp_path: Path, write_alliance: WriteAlliance
+) -> None:
+    late = TRIAL.replace(
+        "{from: 2025-12-01, until: 2026-01-01}", "{from: 2028-01-01, until: 2028-02-01}"
+    )
+    folder = write_alliance(tmp_path / "metro-home", **{"contracts.yaml": late})
+    bundle = load([folder]).bundles["metro-home"]
+    page = alliance_page(bundle, audit(bundle, dt.date(2026, 11, 22)), OwnerIndex(bundle))
+    (trial,) = [b for lane in page.timeline.lanes for b in lane.bars if len(b.contracts[0]) > 16]
+    assert trial.place == "before" and trial.label_x == round(trial.x - 4, 1)
+    html = environment().get_template("report.html").render(pages=[page], css="", version="test")
+    assert f'<text class="barlabel before" x="{trial.label_x}"' in html

@@ -27,7 +27,7 @@ import pytest
 
 from registry.serve import examples_dir
 from registry.store import Store
-from tests.conftest import seed
+from tests.conftest import MINIMAL, seed, write_files
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -515,3 +515,56 @@ def test_show_in_the_matrix_keeps_the_column_headers_on_screen(page: Any, live: 
         assert -2 <= header["y"] < header["y"] + header["height"] <= target["y"] + 1, href
         assert target["y"] + target["height"] <= 900, href  # the row is on screen too
     page.screenshot(path=str(ARTIFACTS / "ui-show-in-the-matrix.png"))
+
+
+TRIAL_CONTRACT = """\
+apiVersion: alliance-registry/v1
+kind: Contract
+metadata: {name: fastnet-internet-trial, alliance: metro-home}
+spec:
+  partner: fastnet
+  effective: {from: 2025-12-01, until: 2026-01-01}
+  scope:
+    - where: {category: [connectivity]}
+  accountable:
+    - where: {category: [internet]}
+  handoffs:
+    - {endpoint: tickets, mode: retain, acknowledgeWithin: PT1H, resolveWithin: P2D}
+  escalation: standard
+"""
+
+
+def test_short_contracts_are_labelled(page: Any, tmp_path: Path) -> None:
+    """A one-month trial is a sliver on a five-year timeline: its name goes beside it,
+    clear of every other bar."""
+    folder = write_files(tmp_path / "metro-home", MINIMAL)
+    (folder / "trial.yaml").write_text(TRIAL_CONTRACT, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "registry", "audit", str(folder), "--as-of", AS_OF,
+         "--format", "html"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    report = tmp_path / "report.html"
+    report.write_text(done.stdout, encoding="utf-8")
+    page.goto(report.as_uri())
+    bars = page.locator("svg.tl g.bar")
+    assert bars.count() == 3
+    boxes = []
+    for n in range(bars.count()):
+        bar = bars.nth(n)
+        label = bar.locator("text.barlabel")
+        assert label.count() == 1 and (label.text_content() or "").strip(), n
+        boxes.append((bar.locator("rect").bounding_box(), label.bounding_box()))
+    assert any(label.text_content() == "fastnet-internet-trial"
+               for label in page.locator("svg.tl text.barlabel").all())  # fmt: skip
+    for i, (_, label) in enumerate(boxes):
+        for j, (rect, _) in enumerate(boxes):
+            if i != j:
+                assert not _overlap(label, rect), (i, j)
+    page.locator("section.timeline").screenshot(path=str(ARTIFACTS / "report-short-contract.png"))
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])  # fmt: skip
