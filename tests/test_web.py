@@ -603,6 +603,36 @@ def test_a_waived_gap_is_the_cells_not_a_partners(
     assert 'title="connectivity × south: gap, waived: 1 cell; fastnet: 1 cell"' in text  # noqa: RUF001
 
 
+def test_the_alliance_list_shows_titles_and_todays_counts(
+    web: tuple, tmp_path: Path, write_alliance: WriteAlliance
+) -> None:
+    client, store, tokens = web
+    titled = {name: text.replace("metro-home", "titled-home") for name, text in MINIMAL.items()}
+    titled["alliance.yaml"] = titled["alliance.yaml"].replace(
+        "  name: titled-home\n", "  name: titled-home\n  title: Titled Home services\n"
+    )
+    seed(store, [write_files(tmp_path / "titled-home", titled)])
+    sign_in(client, tokens["admin"])
+    html = client.get("/ui/").text
+    today = dt.datetime.now(dt.UTC).date()
+    for name, title in (
+        ("metro-home", None),
+        ("other-home", None),
+        ("titled-home", "Titled Home services"),
+    ):
+        item = re.search(rf'<li data-alliance="{name}">(.*?)</li>', html, re.S)
+        assert item is not None, html
+        summary = audit(load([tmp_path / name]).bundles[name], today).summary
+        for count, word in ((summary.error, "error"), (summary.warning, "warning")):
+            assert f">{count} {word}{'' if count == 1 else 's'}</span>" in item.group(1)
+        assert f'<a href="/ui/alliances/{name}">{name}</a>' in item.group(1)
+        if title is not None:
+            assert f'<span class="title">{title}</span>' in item.group(1)
+        else:
+            assert 'class="title"' not in item.group(1)
+    assert f"The counts are of each one's audit today, {today}." in html
+
+
 # FastNet's one-month trial before its contract: a bar far too short for its name.
 TRIAL = (
     CONTRACTS

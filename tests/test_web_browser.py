@@ -517,6 +517,18 @@ def test_show_in_the_matrix_keeps_the_column_headers_on_screen(page: Any, live: 
     page.screenshot(path=str(ARTIFACTS / "ui-show-in-the-matrix.png"))
 
 
+def test_the_alliance_list_shows_titles_and_counts(page: Any, live: Live) -> None:
+    sign_in(page, live, live.tokens["admin"])
+    item = page.locator("ul.alliances li[data-alliance='co-branded-card']")
+    assert item.locator(".title").inner_text() == "ShopCo Rewards card"
+    assert re.fullmatch(r"\d+ errors?, \d+ warnings?", item.locator(".counts").inner_text())
+    broken = page.locator(f"ul.alliances li[data-alliance='{BROKEN}']")
+    assert broken.locator(".title").inner_text() == "Metro Home triple play"
+    assert re.match(r"[1-9]\d* errors?,", broken.locator(".counts").inner_text())  # the gap
+    assert broken.locator(".counts .bad").count() == 1
+    shot(page, "ui-alliance-list")
+
+
 TRIAL_CONTRACT = """\
 apiVersion: alliance-registry/v1
 kind: Contract

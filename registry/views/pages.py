@@ -62,6 +62,23 @@ class SummaryView:
 
 
 @dataclass(frozen=True)
+class Listed:
+    """An alliance in the list the page starts from: its title and how its audit
+    of the day stands."""
+
+    alliance: str
+    title: str | None
+    revision: int | None
+    error: int
+    warning: int
+
+
+def listed(bundle: Bundle, report: Report) -> Listed:
+    s = report.summary
+    return Listed(bundle.name, bundle.alliance.metadata.title, report.revision, s.error, s.warning)
+
+
+@dataclass(frozen=True)
 class FindingView:
     finding: Finding
     region: list[tuple[str, list[str]]] | None  # per dimension its nodes; [] = every cell

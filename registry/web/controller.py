@@ -40,7 +40,7 @@ from registry.messages import unknown
 from registry.service import Registry
 from registry.views.history import HISTORY_PAGE, history_view, history_window
 from registry.views.matrix import column_choices
-from registry.views.pages import AlliancePage, alliance_page
+from registry.views.pages import AlliancePage, Listed, alliance_page, listed
 from registry.views.templating import STATIC, environment
 
 COOKIE = "registry_token"
@@ -219,10 +219,21 @@ class WebController(Controller):
         if not request.cookies.get(COOKIE):
             return _login()
         principal = _principal(request)
-        return _page(
-            "alliances.html",
-            {"alliances": registry(request).visible(principal), "who": principal.actor},
-        )
+        state = registry(request)
+        day = _day(None)
+
+        def listing() -> list[Listed]:
+            # Each alliance's audit of the day, from its compiled view (built once per
+            # revision, the audit kept per day): every alliance the token sees is
+            # compiled on the first visit. Fine for the registries this page is for
+            # (tens of alliances); a registry of thousands would want a stored summary.
+            return [
+                listed(view.bundle, view.audit(day))
+                for view in (state.view(name) for name, _ in state.visible(principal))
+            ]
+
+        alliances = await anyio.to_thread.run_sync(listing)
+        return _page("alliances.html", {"alliances": alliances, "day": day, "who": principal.actor})
 
     @post("/login", status_code=303)
     async def login(self, request: Request[Any, Any, Any]) -> Response[Any]:
