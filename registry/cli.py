@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -33,9 +34,33 @@ from registry.resolve import Answer, OwnerIndex
 from registry.rules import SEVERITY_RANK, audit
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INVALID = 0, 1, 2
+# The reader of standard output went away (`registry audit ... | head`): the status a
+# process killed by SIGPIPE has (128 + 13), as `cat` or `grep` give in that pipe, and
+# apart from 1, which says findings.
+EXIT_BROKEN_PIPE = 141
+DESCRIPTION = """\
+Contracts of service alliances: who owns every complaint. Check the documents
+(validate), prove coverage (audit), ask who owns a complaint (owner, route), see
+what a change does (plan), and serve them over HTTP (serve, token, log, db).
+"""
+EPILOG = """\
+Exit codes: 0 done; 1 findings (audit), errors added (plan) or tampering (log
+verify); 2 invalid input or a refusal; 141 when the reader of standard output
+stops early (| head). `registry COMMAND --help` gives a command's options.
+"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # a reader gone since the last write is found here, not at exit
+    except BrokenPipeError:
+        _drop_stdout()
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
@@ -48,6 +73,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null, so that the interpreter's flush at exit
+    does not fail again on the closed pipe (the recipe of the `signal` module's docs)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor behind it (a test's capture)
+        pass
+
+
 def refused(error: RegistryError, json_errors: bool = False) -> int:
     """The CLI's one mapping of a refusal: every error on standard error (or, for
     `validate --format json`, as JSON objects on standard output) and the exit code."""
@@ -56,7 +91,7 @@ def refused(error: RegistryError, json_errors: bool = False) -> int:
         return EXIT_INVALID
     if isinstance(error, InvalidDocuments):
         lines = [str(e) for e in error.errors]
-        lines.append(f"{len(error.errors)} error(s) in {error.files} file(s)")
+        lines.append(error_count(error))
     elif isinstance(error, InvalidQuery):
         lines = [
             f"registry: --where {e.path.removeprefix('$.')}: {e.message}" for e in error.errors
@@ -71,8 +106,27 @@ def refused(error: RegistryError, json_errors: bool = False) -> int:
     return EXIT_FINDINGS if isinstance(error, Conflict) else EXIT_INVALID
 
 
+def error_count(error: InvalidDocuments) -> str:
+    """`3 errors in 1 file; 4 files read`: the files named are those the errors are in
+    (a path that could not be read among them), the files read every one loaded."""
+    named = len({e.file for e in error.errors if e.file is not None})
+    read = plural(error.files, "file") + " read" if error.files else "no file read"
+    where = f" in {plural(named, 'file')}" if named else ""
+    return f"{plural(len(error.errors), 'error')}{where}; {read}"
+
+
+def plural(count: int, word: str) -> str:
+    """`1 waiver`, `2 waivers`, `1,200 cells`."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="registry", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="registry",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"alliance-registry {__version__}")
     sub = parser.add_subparsers(title="commands")
 
@@ -131,7 +185,13 @@ def _parser() -> argparse.ArgumentParser:
     generate = demo_sub.add_parser("generate", help="write a deterministic synthetic alliance")
     generate.add_argument("--preset", choices=sorted(synth.PRESETS), default="small")
     generate.add_argument("--seed", type=int, default=1)
-    generate.add_argument("--out", type=Path, required=True)
+    generate.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="an empty or new folder"
+    )
+    generate.add_argument(
+        "--force", action="store_true",
+        help="replace the alliance generated in DIR before (DIR must hold nothing else)",
+    )  # fmt: skip
     generate.add_argument(
         "--defects", type=int, default=0, metavar="K",
         help="plant K gaps and overlaps; the truth goes to defects.jsonl",
@@ -179,6 +239,10 @@ def _server_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     create.add_argument("--alliance", help="the alliance it belongs to (all roles but admin)")
     create.add_argument("--partner", help="the partner whose document it edits (partner role)")
     create.add_argument("--name", help="who holds it; the change log names them")
+    create.add_argument(
+        "--new-alliance", action="store_true",
+        help="a manager token for an alliance not in the registry yet (the manager writes it)",
+    )  # fmt: skip
     create.set_defaults(run=_server("token_create"))
     revoke = token_sub.add_parser("revoke", help="revoke a token by its id")
     revoke.add_argument("id", type=int)
@@ -235,14 +299,20 @@ def _server_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def _validate(args: argparse.Namespace) -> int:
     result = checked(load(args.paths))
     rows = [summary(b) for b in result.bundles.values()]
-    if args.format == "json":
-        sys.stdout.write(msgspec.json.encode([]).decode() + "\n")
+    if args.format == "json":  # the same list as the text: one summary per alliance
+        sys.stdout.write(msgspec.json.encode(rows).decode() + "\n")
         return EXIT_OK
     for row in rows:
-        print(
-            f"{row['alliance']}: valid; {row['partners']} partners, {row['contracts']} contracts, "
-            f"{row['waivers']} waivers, {row['cells']:,} cells"
+        counts = ", ".join(
+            plural(row[key], word)
+            for key, word in (
+                ("partners", "partner"),
+                ("contracts", "contract"),
+                ("waivers", "waiver"),
+                ("cells", "cell"),
+            )
         )
+        print(f"{row['alliance']}: valid; {counts}")
     return EXIT_OK
 
 
@@ -430,10 +500,33 @@ def _generate(args: argparse.Namespace) -> int:
     if args.defects < 0:
         print(f"registry: --defects {args.defects}: give a count of 0 or more", file=sys.stderr)
         return EXIT_INVALID
+    _check_out(args.out, args.force)
     try:
-        written = synth.write(args.out, args.preset, args.seed, args.defects)
+        written = synth.write(args.out, args.preset, args.seed, args.defects, replace=args.force)
     except ValueError as error:  # more defects than the preset has room for
         print(f"registry: --defects {args.defects}: {args.preset} has {error}", file=sys.stderr)
         return EXIT_INVALID
     print(f"wrote {len(written)} file(s) to {args.out}")
     return EXIT_OK
+
+
+def _check_out(out: Path, force: bool) -> None:
+    """A new alliance goes into an empty folder: files of another would mix with its
+    own. `--force` replaces one `demo generate` wrote, and never removes anything else."""
+    if out.exists() and not out.is_dir():
+        raise InvalidRequest(f"--out {out} is a file; name a folder")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not force:
+        raise InvalidRequest(
+            f"--out {out} is not empty, and its files would mix with the new alliance's; "
+            "name an empty or new folder, or add --force to replace an alliance generated there"
+        )
+    others = synth.foreign(out)
+    if others:
+        shown = ", ".join(str(p.relative_to(out)) for p in others[:3])
+        more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+        raise InvalidRequest(
+            f"--out {out} holds what demo generate does not write ({shown}{more}); --force "
+            "replaces only a generated alliance, so name an empty or new folder"
+        )

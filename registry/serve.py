@@ -5,11 +5,16 @@ token`, `registry key generate`, `registry log verify` and `log checkpoint`, and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
+import shutil
+import signal
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import msgspec
 import uvicorn
@@ -18,7 +23,7 @@ from registry.access import Role
 from registry.checkpoint import Checkpoint, CheckpointError, Signer, Verifier
 from registry.errors import InvalidRequest, NotFound
 from registry.service import TOKEN_LOG, Proof, Registry
-from registry.service.database import Upgrade, current, head, upgrade
+from registry.service.database import Upgrade, current, head, missing_file, upgrade
 from registry.settings import Settings, SettingsError
 
 # uvicorn kills a worker that does not answer its supervisor's ping in time, and with
@@ -41,12 +46,13 @@ def examples_dir() -> Path:
     raise FileNotFoundError("the example alliances are not installed with this registry")
 
 
-def demo(settings: Settings) -> tuple[Settings, str]:
-    """A fresh registry with the example alliances and a token per role; returns the
-    settings to serve it with and the text to show the user."""
+def demo(settings: Settings, folder: Path | None) -> tuple[Settings, str]:
+    """A fresh registry with the example alliances and a token per role, in
+    `folder` unless the settings name a database; returns the settings to serve it
+    with and the text to show the user."""
     url = settings.database_url
-    if "REGISTRY_DATABASE_URL" not in os.environ and url == Settings().database_url:
-        url = f"sqlite:///{tempfile.mkdtemp(prefix='registry-demo-')}/registry.db"
+    if folder is not None:
+        url = f"sqlite:///{folder}/registry.db"
     settings = msgspec.structs.replace(settings, database_url=url)
     scopes: list[tuple[Role, str | None, str | None]] = [
         ("admin", None, None),
@@ -140,21 +146,81 @@ def _registry(args: argparse.Namespace, signing: bool = True) -> Registry:
     """The registry the settings name; `signing`: with the signing key they name, so
     the token log's entries get their checkpoints (verifying needs no private key)."""
     settings = _settings(args)
-    return Registry.open(settings.database_url, settings.signer() if signing else None)
+    url = _existing(settings.database_url)
+    return Registry.open(url, settings.signer() if signing else None)
+
+
+def _existing(url: str) -> str:
+    """The URL, once it names a database that is there: the commands that read or
+    administer a registry never make an empty one (only `serve` and `db upgrade` do)."""
+    path = missing_file(url)
+    if path is not None:
+        raise NotFound(
+            f"no registry database at {path.absolute()}; `registry db upgrade` (or "
+            "`registry serve`) makes one there, or name another with --database-url or "
+            "REGISTRY_DATABASE_URL"
+        )
+    return url
 
 
 def serve_command(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    if args.demo:
-        settings, banner = demo(settings)
+    if not args.demo:
+        run(settings)
+        return 0
+    # The demo's own database goes into a temporary folder, removed when it stops.
+    named = "REGISTRY_DATABASE_URL" in os.environ or args.database_url is not None
+    if named:
+        settings, banner = demo(settings, None)
         print(banner, flush=True)
-    run(settings)
+        run(settings)
+        return 0
+    folder = Path(tempfile.mkdtemp(prefix="registry-demo-"))
+    with _removed_when_stopped(folder):
+        settings, banner = demo(settings, folder)
+        print(banner, flush=True)
+        run(settings)
     return 0
+
+
+class _Stopped(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, _frame: FrameType | None) -> None:
+    raise _Stopped(signum)
+
+
+@contextlib.contextmanager
+def _removed_when_stopped(folder: Path) -> Iterator[None]:
+    """Remove `folder` however the server stops. On SIGINT or SIGTERM uvicorn shuts
+    down, puts back the handlers it found and raises the signal again, which would
+    end the process before any `finally`: the handlers put here turn it into an
+    exception, and once the folder is gone the signal is raised once more with its
+    default action, so the process ends as it would have (status 130 or 143)."""
+    stopping = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, _stop) for signum in stopping}
+    stopped = None
+    try:
+        yield
+    except _Stopped as caught:
+        stopped = caught.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        shutil.rmtree(folder, ignore_errors=True)
+    if stopped is not None:
+        signal.signal(stopped, signal.SIG_DFL)
+        signal.raise_signal(stopped)
 
 
 def token_create(args: argparse.Namespace) -> int:
     with _registry(args) as registry:
-        token_id, secret = registry.create_token(args.role, args.alliance, args.partner, args.name)
+        token_id, secret = registry.create_token(
+            args.role, args.alliance, args.partner, args.name, new_alliance=args.new_alliance
+        )
     print(f"token {token_id} ({args.role}); it is shown only now:", file=sys.stderr)
     print(secret)
     return 0
@@ -273,7 +339,7 @@ def db_upgrade(args: argparse.Namespace) -> int:
 
 
 def db_current(args: argparse.Namespace) -> int:
-    found, made_before_migrations = current(_settings(args).database_url)
+    found, made_before_migrations = current(_existing(_settings(args).database_url))
     if found == head():
         print(f"revision {found}, the newest")
     elif found is not None:

@@ -372,14 +372,45 @@ def _overlap_contract(alliance: str, defect: dict[str, Any], i: int) -> dict[str
     return _contract(alliance, f"{intruder}-overlap-{i}", intruder, [{"where": defect["where"]}])
 
 
-def write(out: Path, preset: str, seed: int, defects: int = 0) -> list[Path]:
-    """Write one file per partner's contracts, plus the alliance and partners."""
+# What `write` makes in its folder: these, and contracts/<partner>.json.
+WRITTEN = ("alliance.json", "partners.json", "defects.jsonl")
+CONTRACTS = "contracts"
+
+
+def ours(path: Path, out: Path) -> bool:
+    """Whether `path`, inside `out`, is a file `write` makes there (or its folder of
+    contracts)."""
+    parts = path.relative_to(out).parts
+    if parts == (CONTRACTS,):
+        return path.is_dir()
+    if len(parts) == 2 and parts[0] == CONTRACTS:
+        return parts[1].endswith(".json") and path.is_file()
+    return len(parts) == 1 and parts[0] in WRITTEN and path.is_file()
+
+
+def foreign(out: Path) -> list[Path]:
+    """What `out` holds that `write` does not make, in name order."""
+    return sorted(p for p in out.rglob("*") if not ours(p, out))
+
+
+def write(
+    out: Path, preset: str, seed: int, defects: int = 0, *, replace: bool = False
+) -> list[Path]:
+    """Write one file per partner's contracts, plus the alliance and partners.
+    `replace` first removes what an earlier `write` made in `out` (nothing else), so
+    two alliances never mix; it happens only once the alliance is generated."""
     docs, planted = generate(preset, seed, defects)
+    if replace and out.is_dir():
+        earlier = [p for p in out.rglob("*") if ours(p, out) and p.is_file()]
+        for path in earlier:
+            path.unlink()
+        if (out / CONTRACTS).is_dir() and not any((out / CONTRACTS).iterdir()):
+            (out / CONTRACTS).rmdir()
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, list[dict[str, Any]]] = {}
     for doc in docs:
         if doc["kind"] == "Contract":
-            key = f"contracts/{doc['spec']['partner']}.json"
+            key = f"{CONTRACTS}/{doc['spec']['partner']}.json"
         else:
             key = f"{doc['kind'].lower()}s.json" if doc["kind"] == "Partner" else "alliance.json"
         files.setdefault(key, []).append(doc)

@@ -63,7 +63,13 @@ class Parsed:
         return self.line, self.column
 
 
-def parse_yaml(text: str) -> list[Parsed]:
+# What to do when a document's `apiVersion` or `kind` comes twice: most often two
+# documents run together (`cat *.yaml | registry validate -`).
+SEPARATE_YAML = "separate the documents with a line '---'"
+SEPARATE_JSON = "put the documents in a JSON list"
+
+
+def parse_yaml(text: str, separate: str = SEPARATE_YAML) -> list[Parsed]:
     yaml = YAML(typ="rt")
     yaml.max_depth = MAX_DEPTH + 1  # the composer counts the document itself
     try:
@@ -86,9 +92,28 @@ def parse_yaml(text: str) -> list[Parsed]:
             continue  # `---` with nothing after it, as many files end
         _check_expansion(node)
         positions: dict[Path, tuple[int, int]] = {}
-        data = _construct(node, (), positions)
+        try:
+            data = _construct(node, (), positions)
+        except ParseError as error:
+            raise _documents_run_together(error, separate) from None
         out.append(Parsed(data, node.start_mark.line + 1, node.start_mark.column + 1, positions))
     return out
+
+
+def _documents_run_together(error: ParseError, separate: str) -> ParseError:
+    """A top-level `apiVersion` or `kind` seen twice: a second document starts there,
+    without the separator."""
+    if error.path not in (("apiVersion",), ("kind",)) or not error.message.startswith(
+        "duplicate key"
+    ):
+        return error
+    said = error.message.removesuffix("; keep one of them")
+    return ParseError(
+        f"{said}; if a second document starts here, {separate} (else keep one of them)",
+        error.line,
+        error.column,
+        error.path,
+    )
 
 
 def _is_empty(node: Node) -> bool:
@@ -264,7 +289,7 @@ def parse_json(text: str) -> list[Parsed]:
         data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
         too_deep = _deeper_than(data, MAX_DEPTH)
     except _DuplicateKeyError:
-        parse_yaml(_as_yaml(text))  # the composer walk points at the second key
+        parse_yaml(_as_yaml(text), SEPARATE_JSON)  # the composer walk points at the second key
         raise ParseError("duplicate key; keep one of them") from None
     except ValueError:
         raise _json_syntax_error(text) from None

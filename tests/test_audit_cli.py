@@ -104,6 +104,52 @@ def test_demo_generate_refuses_more_defects_than_it_has_room_for(
     assert (code, err) == (2, "registry: --defects -1: give a count of 0 or more\n")
 
 
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*.*")}
+
+
+def test_demo_generate_refuses_a_folder_that_holds_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two alliances in one folder would load as one mix: the second is refused."""
+    out = str(tmp_path / "synth")
+    assert run(capsys, "demo", "generate", "--out", out, "--defects", "2")[0] == 0
+    first = _files(tmp_path / "synth")
+    code, _, err = run(capsys, "demo", "generate", "--out", out, "--seed", "2")
+    assert (code, err) == (
+        2,
+        f"registry: --out {out} is not empty, and its files would mix with the new "
+        "alliance's; name an empty or new folder, or add --force to replace an alliance "
+        "generated there\n",
+    )
+    assert _files(tmp_path / "synth") == first
+    code, _, err = run(
+        capsys, "demo", "generate", "--out", str(tmp_path / "synth" / "alliance.json")
+    )
+    assert (code, err) == (2, f"registry: --out {out}/alliance.json is a file; name a folder\n")
+
+
+def test_demo_generate_force_replaces_a_generated_alliance_and_nothing_else(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "synth"
+    assert run(capsys, "demo", "generate", "--out", str(out), "--defects", "2")[0] == 0
+    assert run(capsys, "demo", "generate", "--preset", "medium", "--out", str(out),
+               "--seed", "3", "--force")[0] == 0  # fmt: skip
+    assert run(capsys, "demo", "generate", "--preset", "medium", "--out", str(tmp_path / "new"),
+               "--seed", "3")[0] == 0  # fmt: skip
+    assert _files(out) == _files(tmp_path / "new")  # no file of the first one left
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    before = _files(out)
+    code, _, err = run(capsys, "demo", "generate", "--out", str(out), "--force")
+    assert (code, err) == (
+        2,
+        f"registry: --out {out} holds what demo generate does not write (notes.txt); "
+        "--force replaces only a generated alliance, so name an empty or new folder\n",
+    )
+    assert _files(out) == before
+
+
 def test_audit_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "generate", "--out", str(tmp_path), "--defects", "1"]) == 0
     capsys.readouterr()

@@ -14,7 +14,7 @@ from registry.rules import audit
 EXAMPLES = REPO / "examples"
 
 EXPECTED = {
-    "co-branded-card": {"partners": 3, "contracts": 4, "waivers": 1, "cells": 200},
+    "co-branded-card": {"partners": 3, "contracts": 5, "waivers": 1, "cells": 200},
     "condominium": {"partners": 5, "contracts": 6, "waivers": 2, "cells": 234},
     "franchise": {"partners": 4, "contracts": 6, "waivers": 1, "cells": 672},
     "roaming": {"partners": 4, "contracts": 4, "waivers": 1, "cells": 420},

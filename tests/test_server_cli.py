@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from conftest import REPO
 from sqlalchemy import text
 
 from registry.access import digest
+from registry.cli import main
 from registry.store import Store
 from tests.live import _environment, free_port, registry_command
 
@@ -79,6 +81,79 @@ def test_token_create_refuses_a_bad_scope(
     assert store.tokens() == []
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--role", "auditor", "--alliance", "metro-hom"],
+            "no alliance 'metro-hom' in the registry (did you mean 'metro-home'?); the "
+            "alliances are metro-home (a manager token for an alliance still to be written: "
+            "--new-alliance)",
+        ),
+        (
+            ["--role", "partner", "--alliance", "metro-home", "--partner", "fastnt"],
+            "no partner 'fastnt' in alliance 'metro-home' (did you mean 'fastnet'?); its "
+            "partners are fastnet, metro",
+        ),
+        (
+            ["--role", "auditor", "--alliance", "metro-home", "--new-alliance"],
+            "--new-alliance is only for manager tokens",
+        ),
+    ],
+)
+def test_token_create_refuses_an_alliance_or_partner_not_in_the_registry(
+    seeded: Store,
+    database_url: str,
+    args: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["token", "create", *args, "--database-url", database_url]) == 2
+    assert capsys.readouterr() == ("", f"registry: {message}\n")
+    assert seeded.tokens() == []
+
+
+def test_a_manager_token_may_name_an_alliance_still_to_be_written(
+    seeded: Store, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/api.md: a manager token of that name creates the alliance by writing it."""
+    argv = ["token", "create", "--role", "manager", "--alliance", "new-home"]
+    assert main([*argv, "--database-url", database_url]) == 2
+    capsys.readouterr()
+    assert main([*argv, "--new-alliance", "--database-url", database_url]) == 0
+    secret = capsys.readouterr().out.strip()
+    assert seeded.principals()[digest(secret)].alliance == "new-home"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["log", "verify"], ["token", "list"], ["token", "create", "--role", "admin"],
+     ["token", "revoke", "1"], ["db", "current"]],
+)  # fmt: skip
+def test_commands_on_no_database_say_so_and_make_none(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    """The default database is ./registry.db: a command run in the wrong folder must not
+    make an empty one there and report on it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("REGISTRY_DATABASE_URL", raising=False)
+    assert main(command) == 2
+    assert capsys.readouterr() == (
+        "",
+        f"registry: no registry database at {tmp_path / 'registry.db'}; `registry db "
+        "upgrade` (or `registry serve`) makes one there, or name another with "
+        "--database-url or REGISTRY_DATABASE_URL\n",
+    )
+    assert list(tmp_path.iterdir()) == []
+    elsewhere = f"sqlite:///{tmp_path}/elsewhere/registry.db"
+    assert main([*command, "--database-url", elsewhere]) == 2
+    assert "no registry database at " in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.slow
 def test_log_verify_exit_codes(seeded: Store, database_url: str) -> None:
     intact = registry_command("log", "verify", database_url=database_url)
@@ -103,11 +178,14 @@ def test_serve_demo_prints_working_tokens_and_serves_the_examples(tmp_path: Path
     """The README's main job: every printed token works, the three curl calls answer."""
     port = free_port()
     log = tmp_path / "demo.log"
+    temporary = tmp_path / "tmp"  # where the demo makes its folder
+    temporary.mkdir()
     with log.open("wb") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "registry", "serve", "--demo", "--port", str(port),
              "--log-level", "warning"],
-            stdout=out, stderr=subprocess.STDOUT, env=_environment(), cwd=tmp_path,
+            stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path,
+            env={**_environment(), "TMPDIR": str(temporary)},
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
@@ -117,6 +195,8 @@ def test_serve_demo_prints_working_tokens_and_serves_the_examples(tmp_path: Path
         assert sorted(tokens) == ["admin", "auditor", "manager", "partner", "resolver"]
         assert "Alliances: co-branded-card, condominium, franchise, roaming, triple-play" in banner
         assert not (tmp_path / "registry.db").exists()  # the demo keeps out of ./registry.db
+        (folder,) = temporary.iterdir()
+        assert f"Demo registry in sqlite:///{folder}/registry.db" in banner
 
         def get(path: str, role: str) -> httpx.Response:
             return httpx.get(base + path, headers={"Authorization": f"Bearer {tokens[role]}"})
@@ -167,6 +247,9 @@ def test_serve_demo_prints_working_tokens_and_serves_the_examples(tmp_path: Path
     finally:
         server.terminate()
         server.wait(timeout=20)
+    # Stopped, it leaves nothing behind, and ends as a terminated process does.
+    assert server.returncode == -signal.SIGTERM
+    assert list(temporary.iterdir()) == []
 
 
 def readme_calls(base: str, token: str) -> list[str]:

@@ -19,6 +19,13 @@ TYPO_ERROR = (
     "unknown category 'internt' (did you mean 'internet'?)"
 )
 
+WAIVER = """\
+apiVersion: alliance-registry/v1
+kind: Waiver
+metadata: {name: legal, alliance: metro-home}
+spec: {rule: coverage-gap, where: {}, reason: r, approvedBy: board, expires: 2027-01-01}
+"""
+
 
 @pytest.fixture
 def invalid_dir(tmp_path: Path, write_alliance: WriteAlliance) -> Path:
@@ -60,7 +67,7 @@ def test_invalid_documents_exit_2_with_every_error_and_a_count(
     assert main(["validate", "."]) == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.splitlines() == [TYPO_ERROR, "1 error(s) in 3 file(s)"]
+    assert err.splitlines() == [TYPO_ERROR, "1 error in 1 file; 3 files read"]
 
 
 def test_the_count_line_counts_every_error_and_file(
@@ -77,7 +84,43 @@ def test_the_count_line_counts_every_error_and_file(
     assert main(["validate", str(folder)]) == 2
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 4
-    assert lines[-1] == "3 error(s) in 4 file(s)"
+    assert lines[-1] == "3 errors in 3 files; 4 files read"
+
+
+def test_the_count_line_names_the_files_with_errors_among_those_read(
+    tmp_path: Path, write_alliance: WriteAlliance, capsys: pytest.CaptureFixture[str]
+) -> None:
+    twice = TYPO_IN_CONTRACTS.replace("{category: [connectivity]}", "{category: [conectivity]}")
+    folder = write_alliance(tmp_path / "one-file", **{"contracts.yaml": twice})
+    (folder / "waivers.yaml").write_text(WAIVER, encoding="utf-8")
+    assert main(["validate", str(folder)]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == "2 errors in 1 file; 4 files read"
+
+
+def test_counts_are_pluralised(
+    tmp_path: Path, write_alliance: WriteAlliance, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = write_alliance(tmp_path / "one-waiver")
+    (folder / "waivers.yaml").write_text(WAIVER, encoding="utf-8")
+    assert main(["validate", str(folder)]) == 0
+    assert capsys.readouterr().out == (
+        "metro-home: valid; 2 partners, 2 contracts, 1 waiver, 10 cells\n"
+    )
+
+
+def test_documents_run_together_get_a_hint(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cat *.yaml | registry validate -`: files without a `---` between them."""
+    feed_stdin(monkeypatch, ALLIANCE + MINIMAL["partners.yaml"])
+    assert main(["validate", "-"]) == 2
+    second = ALLIANCE.count("\n") + 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"<stdin>:{second}:1: $.apiVersion: duplicate key 'apiVersion' (first at line 1, "
+        "column 1); if a second document starts here, separate the documents with a line "
+        "'---' (else keep one of them)",
+        "1 error in 1 file; 1 file read",
+    ]
 
 
 def test_json_format_prints_error_objects(
@@ -103,6 +146,15 @@ def test_json_format_on_valid_documents_exits_0_with_json(
     out, err = capsys.readouterr()
     assert isinstance(json.loads(out), list)
     assert err == ""
+
+
+def test_json_format_on_valid_documents_prints_the_summaries(
+    alliance_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", "--format", "json", str(alliance_dir)]) == 0
+    assert json.loads(capsys.readouterr().out) == [
+        {"alliance": "metro-home", "partners": 2, "contracts": 2, "waivers": 0, "cells": 10}
+    ]
 
 
 def test_standard_input_is_read_for_a_dash(
@@ -143,7 +195,7 @@ def test_a_missing_path_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["validate", str(tmp_path / "nowhere.yaml")]) == 2
     assert capsys.readouterr().err.splitlines() == [
         f"{tmp_path / 'nowhere.yaml'}:1:1: $: no such file or folder",
-        "1 error(s) in 0 file(s)",
+        "1 error in 1 file; no file read",
     ]
 
 
@@ -166,4 +218,4 @@ def test_a_real_process_exits_2_and_prints_the_errors(invalid_dir: Path) -> None
     )
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
-    assert done.stderr.splitlines() == [TYPO_ERROR, "1 error(s) in 3 file(s)"]
+    assert done.stderr.splitlines() == [TYPO_ERROR, "1 error in 1 file; 3 files read"]

@@ -25,7 +25,8 @@ from registry.settings import Settings
 from registry.store import Store
 from registry.views import matrix, pages
 from registry.views.pages import alliance_page, colors
-from registry.web.controller import COOKIE
+from registry.views.templating import environment
+from registry.web.controller import COOKIE, Links
 from tests.conftest import seed
 
 # metro-home with a hole: nobody is accountable for an outage in the south.
@@ -518,3 +519,221 @@ def test_the_stylesheet_is_served(web: tuple) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/css")
     assert ".st-gap" in response.text
+
+
+# -- the matrix with a dimension fixed, and more of what the page says ---------------------
+
+# metro-home (with the planted gap) and channels: slow-speed complaints made in a store
+# are Metro's, so the slow-speed cells are mixed across the channels the matrix adds up.
+BY_CHANNEL = ALLIANCE.replace(
+    "    region: [north, south]\n", "    region: [north, south]\n    channel: [web, store]\n"
+)
+STORE_CONTRACTS = GAP_CONTRACTS.replace(
+    "      except: [{category: [outage], region: [south]}]\n",
+    "      except: [{category: [outage], region: [south]}, {category: [slow-speed],"
+    " channel: [store]}]\n",
+).replace(
+    "    - where: {category: [billing, installation]}\n",
+    "    - where: {category: [billing, installation]}\n"
+    "    - where: {category: [slow-speed], channel: [store]}\n",
+)
+
+
+def _by_channel(tmp_path: Path, write_alliance: WriteAlliance) -> Path:
+    return write_alliance(
+        tmp_path / "metro-home",
+        **{"alliance.yaml": BY_CHANNEL, "contracts.yaml": STORE_CONTRACTS},
+    )
+
+
+def test_matrix_with_a_dimension_fixed(tmp_path: Path, write_alliance: WriteAlliance) -> None:
+    bundle = load([_by_channel(tmp_path, write_alliance)]).bundles["metro-home"]
+    index = OwnerIndex(bundle)
+    day = dt.date(2026, 11, 22)
+    whole = matrix.build(bundle, index, day)
+    slow = whole.find("slow-speed")
+    assert slow is not None
+    assert [(c.state, c.cells) for c in slow.cells] == [("mixed", 2), ("mixed", 2)]
+    assert (whole.cells_per_pair, whole.aggregated, whole.fixed) == (2, ["channel"], [])
+    (channel,) = whole.others
+    assert channel.nodes == (("web", 0), ("store", 0))
+    for node, owner in (("store", "metro"), ("web", "fastnet")):
+        fixed = matrix.build(bundle, index, day, fixed={"channel": node})
+        slow = fixed.find("slow-speed")
+        assert slow is not None
+        assert [(c.state, c.owner, c.cells) for c in slow.cells] == [("owned", owner, 1)] * 2
+        internet = fixed.find("internet")  # a parent adds up its children, fixed alike
+        assert internet is not None and [c.cells for c in internet.cells] == [2, 2]
+        assert (fixed.cells_per_pair, fixed.aggregated, fixed.fixed) == (1, [], [("channel", node)])
+    # The columns' dimension is not fixed: it is shown whole.
+    assert matrix.build(bundle, index, day, fixed={"region": "north"}).fixed == []
+    with pytest.raises(ValueError, match="channel=phone"):
+        matrix.build(bundle, index, day, fixed={"channel": "phone"})
+
+
+def test_the_page_fixes_a_dimension_by_its_name(
+    web: tuple, tmp_path: Path, write_alliance: WriteAlliance
+) -> None:
+    client, store, tokens = web
+    seed(store, [_by_channel(tmp_path / "three", write_alliance)])
+    sign_in(client, tokens["auditor"])
+    base = f"/ui/alliances/metro-home?asOf={AS_OF}"
+    whole = client.get(base).text
+    assert cells_of(whole).cells["slow-speed", "north"][0] == "mixed"
+    assert '<select name="channel">' in whole
+    assert '<option value="">every channel</option>' in whole
+    assert "the parts differ (open the row, or pick one channel above)" in whole
+    note = "Each cell stands for 2 cells behind every category × region pair, every channel"  # noqa: RUF001
+    assert note in re.sub(r"\s+", " ", whole)
+    html = client.get(f"{base}&channel=store&expand=internet").text
+    cells = cells_of(html).cells
+    assert cells["slow-speed", "north"][:2] == ("owned", "metro")
+    assert cells["outage", "south"][0] == "gap"  # the planted gap is in every channel
+    assert '<option value="store" selected>store</option>' in html
+    assert '<span class="fixed">, channel store</span>' in html
+    assert "channel store only" in html
+    # The page's links keep the fixed node; "every channel" and a finding's link drop it.
+    assert (
+        'href="/ui/alliances/metro-home?asOf=2026-11-22&amp;channel=store#matrix">collapse all'
+        in (html)
+    )
+    assert (
+        'href="/ui/alliances/metro-home?asOf=2026-11-22&amp;expand=internet#matrix">every channel'
+        in (html)
+    )
+    locate = "/ui/alliances/metro-home?asOf=2026-11-22&amp;expand=internet#row-outage"
+    assert f'<a class="locate" href="{locate}">' in html
+    # A node the dimension lacks is refused; a fix of the columns or of no dimension is left out.
+    refused = client.get(f"{base}&channel=stor")
+    assert refused.status_code == 400
+    assert "cannot fix channel: unknown channel &#39;stor&#39; (did you mean &#39;store&#39;?)" in (
+        refused.text
+    )
+    for ignored in ("region=north", "nothing=here", "channel="):
+        page = client.get(f"{base}&{ignored}")
+        assert page.status_code == 200
+        assert cells_of(page.text).cells["slow-speed", "north"][0] == "mixed"
+
+
+def test_links_keep_the_fixed_nodes() -> None:
+    links = Links("/ui/alliances/a", "2026-11-22", None, ("internet",), (("channel", "web"),))
+    assert links.expand("tv") == (
+        "/ui/alliances/a?asOf=2026-11-22&channel=web&expand=internet&expand=tv"
+    )
+    assert links.log(3) == "/ui/alliances/a?asOf=2026-11-22&channel=web&expand=internet&log=3"
+    assert links.locate("outage", "internet") == (
+        "/ui/alliances/a?asOf=2026-11-22&expand=internet#row-outage"
+    )
+
+
+def test_a_waived_gap_is_the_cells_not_a_partners(
+    tmp_path: Path, write_alliance: WriteAlliance, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = write_alliance(tmp_path / "metro-home", **{"contracts.yaml": GAP_CONTRACTS})
+    (folder / "waivers.yaml").write_text(
+        "apiVersion: alliance-registry/v1\nkind: Waiver\n"
+        "metadata: {name: south-outages, alliance: metro-home}\n"
+        "spec: {rule: coverage-gap, where: {category: [outage], region: [south]}, reason: r,"
+        " approvedBy: board, expires: 2027-06-30}\n",
+        encoding="utf-8",
+    )
+    bundle = load([folder]).bundles["metro-home"]
+    built = matrix.build(bundle, OwnerIndex(bundle), dt.date(2026, 11, 22))
+    connectivity = built.find("connectivity")
+    assert connectivity is not None
+    south = connectivity.cells[1]
+    assert [(s.text, n) for s, n in south.shares] == [("gap, waived", 1), ("fastnet", 1)]
+    main(["audit", str(folder), "--as-of", AS_OF, "--format", "html"])
+    html = capsys.readouterr().out
+    opening = r'<span class="mcell st-mixed[^"]*" data-row="connectivity" data-col="south"'
+    cell = re.search(opening + r".*?</small>\n?</span>", html, re.S)
+    assert cell is not None
+    text = cell.group(0)
+    # The partner on a line of its own, the waived gap on another, said "gap, waived".
+    assert re.search(
+        r'<small class="who"><span class="pn"><i class="dot p\d+"></i>fastnet</span> </small>', text
+    ), text
+    assert '<small class="faults"><span class="fault">✗ gap, waived</span> </small>' in text
+    assert "(waived)" not in html
+    assert 'title="connectivity × south: gap, waived: 1 cell; fastnet: 1 cell"' in text  # noqa: RUF001
+
+
+def test_the_alliance_list_shows_titles_and_todays_counts(
+    web: tuple, tmp_path: Path, write_alliance: WriteAlliance
+) -> None:
+    client, store, tokens = web
+    titled = {name: text.replace("metro-home", "titled-home") for name, text in MINIMAL.items()}
+    titled["alliance.yaml"] = titled["alliance.yaml"].replace(
+        "  name: titled-home\n", "  name: titled-home\n  title: Titled Home services\n"
+    )
+    seed(store, [write_files(tmp_path / "titled-home", titled)])
+    sign_in(client, tokens["admin"])
+    html = client.get("/ui/").text
+    today = dt.datetime.now(dt.UTC).date()
+    for name, title in (
+        ("metro-home", None),
+        ("other-home", None),
+        ("titled-home", "Titled Home services"),
+    ):
+        item = re.search(rf'<li data-alliance="{name}">(.*?)</li>', html, re.S)
+        assert item is not None, html
+        summary = audit(load([tmp_path / name]).bundles[name], today).summary
+        for count, word in ((summary.error, "error"), (summary.warning, "warning")):
+            assert f">{count} {word}{'' if count == 1 else 's'}</span>" in item.group(1)
+        assert f'<a href="/ui/alliances/{name}">{name}</a>' in item.group(1)
+        if title is not None:
+            assert f'<span class="title">{title}</span>' in item.group(1)
+        else:
+            assert 'class="title"' not in item.group(1)
+    assert f"The counts are of each one's audit today, {today}." in html
+
+
+# FastNet's one-month trial before its contract: a bar far too short for its name.
+TRIAL = (
+    CONTRACTS
+    + """---
+apiVersion: alliance-registry/v1
+kind: Contract
+metadata: {name: fastnet-internet-trial, alliance: metro-home}
+spec:
+  partner: fastnet
+  effective: {from: 2025-12-01, until: 2026-01-01}
+  scope:
+    - where: {category: [connectivity]}
+  accountable:
+    - where: {category: [internet]}
+  handoffs:
+    - {endpoint: tickets, mode: retain, acknowledgeWithin: PT1H, resolveWithin: P2D}
+  escalation: standard
+"""
+)
+
+
+def test_every_timeline_bar_is_labelled(tmp_path: Path, write_alliance: WriteAlliance) -> None:
+    folder = write_alliance(tmp_path / "metro-home", **{"contracts.yaml": TRIAL})
+    bundle = load([folder]).bundles["metro-home"]
+    page = alliance_page(bundle, audit(bundle, dt.date(2026, 11, 22)), OwnerIndex(bundle))
+    bars = {bar.contracts[0]: bar for lane in page.timeline.lanes for bar in lane.bars}
+    trial, internet = bars["fastnet-internet-trial"], bars["fastnet-internet"]
+    assert trial.label == "fastnet-internet-trial" and trial.width < 60
+    assert (trial.place, trial.label_x) == ("after", round(trial.x + trial.width + 4, 1))
+    # The label takes room on its row: the contract that follows goes on the next one.
+    assert internet.place == "inside" and internet.y == trial.y + page.timeline.lane_height
+    assert all(bar.label for bar in bars.values())
+    end = trial.label_x + len(trial.label) * 5.6
+    assert end < page.timeline.width
+
+
+def test_a_short_bar_near_the_right_edge_is_labelled_before_it(
+    tmp_path: Path, write_alliance: WriteAlliance
+) -> None:
+    late = TRIAL.replace(
+        "{from: 2025-12-01, until: 2026-01-01}", "{from: 2028-01-01, until: 2028-02-01}"
+    )
+    folder = write_alliance(tmp_path / "metro-home", **{"contracts.yaml": late})
+    bundle = load([folder]).bundles["metro-home"]
+    page = alliance_page(bundle, audit(bundle, dt.date(2026, 11, 22)), OwnerIndex(bundle))
+    (trial,) = [b for lane in page.timeline.lanes for b in lane.bars if len(b.contracts[0]) > 16]
+    assert trial.place == "before" and trial.label_x == round(trial.x - 4, 1)
+    html = environment().get_template("report.html").render(pages=[page], css="", version="test")
+    assert f'<text class="barlabel before" x="{trial.label_x}"' in html

@@ -27,7 +27,7 @@ import pytest
 
 from registry.serve import examples_dir
 from registry.store import Store
-from tests.conftest import seed
+from tests.conftest import MINIMAL, seed, write_files
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -400,3 +400,183 @@ def test_offline_report_in_the_browser(page: Any, tmp_path: Path) -> None:
     article.locator(f"label[for='{BROKEN}-cols-channel']").click()
     assert by_channel.is_visible() and not by_region.is_visible()
     article.screenshot(path=str(ARTIFACTS / "report-broken-play.png"))
+
+
+def test_a_dimension_the_matrix_adds_up_can_be_fixed(page: Any, live: Live) -> None:
+    """A router complaint is Metro's in a store and FastNet's elsewhere: by region
+    the cell is mixed, whatever row is opened; fixing the channel shows each part."""
+    sign_in(page, live, live.tokens["admin"])
+    page.goto(f"{live.base}/ui/alliances/triple-play?asOf={AS_OF}&expand=internet")
+    router = cell(page, "wifi-router", "north")
+    assert router.get_attribute("data-state") == "mixed"
+    assert "pick one channel above" in page.inner_text(".legend")
+    page.select_option("select[name=channel]", "store")
+    page.click("form.controls button")
+    assert "channel=store" in page.url and "expand=internet" in page.url
+    assert page.locator("h2 .fixed").inner_text() == ", channel store"
+    for region in ("north", "south", "east", "west"):
+        assert cell(page, "wifi-router", region).get_attribute("data-owner") == "metro"
+    assert cell(page, "outage", "north").get_attribute("data-owner") == "fastnet"
+    shot(page, "ui-triple-play-channel-store")
+    # The page's links keep it: unfolding another subtree stays on the store channel.
+    page.click("details[data-node='tv'] > summary .mname")
+    page.select_option("select[name=channel]", "web")
+    page.click("form.controls button")
+    assert cell(page, "wifi-router", "north").get_attribute("data-owner") == "fastnet"
+    page.click("h2 a:text('every channel')")
+    assert "channel=" not in page.url
+    assert cell(page, "wifi-router", "north").get_attribute("data-state") == "mixed"
+
+
+# -- layout, wording and navigation -----------------------------------------------------
+
+
+def not_cut(page: Any, selector: str) -> list[str]:
+    """The texts of the visible elements whose content is wider than their box (cut)."""
+    cut: list[str] = page.locator(selector).evaluate_all(
+        "els => els.filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)"
+        ".map(e => e.textContent.trim())"
+    )
+    return cut
+
+
+def test_the_matrix_fills_the_width_and_cuts_no_name(page: Any, live: Live) -> None:
+    sign_in(page, live, live.tokens["admin"])
+    # Two columns: they share the whole width instead of leaving most of it empty.
+    page.goto(f"{live.base}/ui/alliances/co-branded-card?asOf={AS_OF}")
+    matrix = page.locator(".mx").bounding_box()
+    last = page.locator(".mx .mhead .mcol").last.bounding_box()
+    assert last["x"] + last["width"] >= matrix["x"] + matrix["width"] - 4
+    first_cell = cell(page, "rewards", "domestic").bounding_box()
+    assert first_cell["x"] + first_cell["width"] <= last["x"] + 4  # the columns line up
+    # Partner names wrap in their cell, never cut (no "bella-b…").
+    page.goto(f"{live.base}/ui/alliances/franchise?asOf={AS_OF}")
+    assert not_cut(page, ".mx .mcell, .mx .mname, .mx .mcol") == []
+    digital = cell(page, "digital", "leeds").inner_text()
+    assert "bella-brand" in digital and "‼ overlap, waived" in digital
+    # In northern stores the brand and the franchisee both own app crashes.
+    page.goto(f"{live.base}/ui/alliances/franchise?asOf={AS_OF}&channel=in-store&expand=digital")
+    overlap = cell(page, "app-crash", "leeds")
+    assert overlap.get_attribute("data-state") == "overlap"
+    assert overlap.inner_text().split("\n") == [
+        "‼ overlap, waived",
+        "bella-brand + northern-slices",
+    ]
+    assert not_cut(page, ".mx .mcell") == []
+    shot(page, "ui-franchise-wraps")
+
+
+def test_the_page_fits_a_phone(browser: Any, live: Live) -> None:
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 420, "height": 800})
+    context.set_default_timeout(20_000)
+    phone = context.new_page()
+    try:
+        sign_in(phone, live, live.tokens["admin"])
+        for path in ("/ui/", f"/ui/alliances/franchise?asOf={AS_OF}",
+                     f"/ui/alliances/triple-play?asOf={AS_OF}&expand=internet"):  # fmt: skip
+            phone.goto(live.base + path)
+            width = phone.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 420, (path, width)
+        # What is wider scrolls in its own box: the matrix does, sideways.
+        scrolls = phone.locator(".mx").evaluate("m => m.scrollWidth > m.clientWidth")
+        assert scrolls is True
+        assert not_cut(phone, ".mx .mcell, .mx .mname") == []
+        phone.screenshot(path=str(ARTIFACTS / "ui-triple-play-420.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_a_waived_gap_is_not_read_as_a_partners(page: Any, live: Live) -> None:
+    sign_in(page, live, live.tokens["admin"])
+    page.goto(f"{live.base}/ui/alliances/roaming?asOf={AS_OF}")
+    mexico = cell(page, "network", "mexico")
+    assert mexico.get_attribute("data-state") == "mixed"
+    # The partner on its line, the cell's waived gap on another, said "gap, waived".
+    assert mexico.locator(".who").inner_text().strip() == "starlink-americas"
+    assert mexico.locator(".faults").inner_text().strip() == "✗ gap, waived"
+    assert mexico.inner_text().split("\n") == ["◐ mixed", "starlink-americas", "✗ gap, waived"]
+    mexico.screenshot(path=str(ARTIFACTS / "ui-roaming-waived-gap.png"))
+
+
+def test_show_in_the_matrix_keeps_the_column_headers_on_screen(page: Any, live: Live) -> None:
+    sign_in(page, live, live.tokens["admin"])
+    # FastNet and FieldForce leave on 2028-01-01: future gaps, each with its link.
+    page.goto(f"{live.base}/ui/alliances/triple-play?asOf=2027-12-01")
+    links = page.locator("a.locate")
+    assert links.count() == 3
+    for n in range(3):
+        page.goto(f"{live.base}/ui/alliances/triple-play?asOf=2027-12-01")
+        href = links.nth(n).get_attribute("href")
+        links.nth(n).click()
+        row = href.rpartition("#")[2]
+        header = page.locator(".mx .mhead").bounding_box()
+        target = page.locator(f"#{row}").bounding_box()
+        # On screen (give or take the matrix's border), and the row below it.
+        assert -2 <= header["y"] < header["y"] + header["height"] <= target["y"] + 1, href
+        assert target["y"] + target["height"] <= 900, href  # the row is on screen too
+    page.screenshot(path=str(ARTIFACTS / "ui-show-in-the-matrix.png"))
+
+
+def test_the_alliance_list_shows_titles_and_counts(page: Any, live: Live) -> None:
+    sign_in(page, live, live.tokens["admin"])
+    item = page.locator("ul.alliances li[data-alliance='co-branded-card']")
+    assert item.locator(".title").inner_text() == "ShopCo Rewards card"
+    assert re.fullmatch(r"\d+ errors?, \d+ warnings?", item.locator(".counts").inner_text())
+    broken = page.locator(f"ul.alliances li[data-alliance='{BROKEN}']")
+    assert broken.locator(".title").inner_text() == "Metro Home triple play"
+    assert re.match(r"[1-9]\d* errors?,", broken.locator(".counts").inner_text())  # the gap
+    assert broken.locator(".counts .bad").count() == 1
+    shot(page, "ui-alliance-list")
+
+
+TRIAL_CONTRACT = """\
+apiVersion: alliance-registry/v1
+kind: Contract
+metadata: {name: fastnet-internet-trial, alliance: metro-home}
+spec:
+  partner: fastnet
+  effective: {from: 2025-12-01, until: 2026-01-01}
+  scope:
+    - where: {category: [connectivity]}
+  accountable:
+    - where: {category: [internet]}
+  handoffs:
+    - {endpoint: tickets, mode: retain, acknowledgeWithin: PT1H, resolveWithin: P2D}
+  escalation: standard
+"""
+
+
+def test_short_contracts_are_labelled(page: Any, tmp_path: Path) -> None:
+    """A one-month trial is a sliver on a five-year timeline: its name goes beside it,
+    clear of every other bar."""
+    folder = write_files(tmp_path / "metro-home", MINIMAL)
+    (folder / "trial.yaml").write_text(TRIAL_CONTRACT, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "registry", "audit", str(folder), "--as-of", AS_OF,
+         "--format", "html"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    report = tmp_path / "report.html"
+    report.write_text(done.stdout, encoding="utf-8")
+    page.goto(report.as_uri())
+    bars = page.locator("svg.tl g.bar")
+    assert bars.count() == 3
+    boxes = []
+    for n in range(bars.count()):
+        bar = bars.nth(n)
+        label = bar.locator("text.barlabel")
+        assert label.count() == 1 and (label.text_content() or "").strip(), n
+        boxes.append((bar.locator("rect").bounding_box(), label.bounding_box()))
+    assert any(label.text_content() == "fastnet-internet-trial"
+               for label in page.locator("svg.tl text.barlabel").all())  # fmt: skip
+    for i, (_, label) in enumerate(boxes):
+        for j, (rect, _) in enumerate(boxes):
+            if i != j:
+                assert not _overlap(label, rect), (i, j)
+    page.locator("section.timeline").screenshot(path=str(ARTIFACTS / "report-short-contract.png"))
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])  # fmt: skip

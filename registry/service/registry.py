@@ -18,6 +18,7 @@ from registry.access import Action, Principal, Role, scope_problem
 from registry.checkpoint import Checkpoint, CheckpointError, Signer, Verifier
 from registry.errors import InvalidDocuments, InvalidRequest, NotFound
 from registry.load import load
+from registry.messages import choices, suggest
 from registry.model import KINDS, to_builtins
 from registry.service.live import Live, View
 from registry.service.writes import Outcome, Request, write
@@ -186,13 +187,45 @@ class Registry:
     # -- tokens ----------------------------------------------------------------
 
     def create_token(
-        self, role: Role, alliance: str | None, partner: str | None, name: str | None
+        self,
+        role: Role,
+        alliance: str | None,
+        partner: str | None,
+        name: str | None,
+        *,
+        new_alliance: bool = False,
     ) -> tuple[int, str]:
-        """A new token's id and secret (the secret is stored only as its digest)."""
+        """A new token's id and secret (the secret is stored only as its digest).
+        Its alliance and partner must be in the registry: a token for a mistyped
+        name would work for nothing. `new_alliance` lets a manager token name an
+        alliance not there yet, which the manager creates by writing its Alliance."""
         problem = scope_problem(role, alliance, partner)
+        if problem is None and new_alliance and role != "manager":
+            problem = "--new-alliance is only for manager tokens"
         if problem is not None:
             raise InvalidRequest(problem)
+        if alliance is not None:
+            self._check_scope(alliance, partner, new_alliance)
         return self._store.create_token(role, alliance, partner, name)
+
+    def _check_scope(self, alliance: str, partner: str | None, new_alliance: bool) -> None:
+        known = sorted(self._store.alliances())
+        if alliance not in known:
+            if new_alliance:
+                return
+            listed = f"the alliances are {choices(known)}" if known else "it holds none yet"
+            raise NotFound(
+                f"no alliance '{alliance}' in the registry{suggest(alliance, known)}; {listed}"
+                " (a manager token for an alliance still to be written: --new-alliance)"
+            )
+        if partner is not None and self._store.document(alliance, "Partner", partner) is None:
+            partners = sorted(
+                d.name for d in self._store.documents(alliance) if d.kind == "Partner"
+            )
+            raise NotFound(
+                f"no partner '{partner}' in alliance '{alliance}'{suggest(partner, partners)}; "
+                f"its partners are {choices(partners) or 'none'}"
+            )
 
     def revoke_token(self, token_id: int) -> None:
         if not self._store.revoke_token(token_id):

@@ -63,6 +63,18 @@ def is_sqlite(url: str) -> bool:
     return make_url(normalise_url(url)).get_backend_name() == "sqlite"
 
 
+def missing_file(url: str) -> Path | None:
+    """The file a SQLite URL names when there is none yet (opening it would make it);
+    None for a file that is there, an in-memory database or another engine's URL."""
+    if not is_sqlite(url):
+        return None
+    name = make_url(normalise_url(url)).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    path = Path(name)
+    return None if path.exists() else path
+
+
 def connect(url: str) -> Engine:
     url = normalise_url(url)
     if is_sqlite(url):

@@ -10,6 +10,11 @@ of its children. A large alliance (200 million cells) is some ten thousand
 boxes, so the matrix costs a pass over them whatever the number of cells. Rows
 are rendered for a budget of tree nodes: whole levels from the top, and below
 every node asked for (`expand`).
+
+The remaining dimensions can be fixed to a node each (`fixed`, e.g. channel =
+web): each box's span on such a dimension is cut to the node's interval before
+its cells are counted, so a cell that is mixed only because of an aggregated
+dimension can be seen part by part.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import datetime as dt
 import threading
 import weakref
 from bisect import bisect_right
-from collections.abc import Collection, Hashable
+from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 from math import prod
 from typing import Literal
@@ -34,6 +39,9 @@ from registry.rules.waivers import live_waivers, silencing
 # while it fits.
 MAX_COLUMNS = 16
 DETAIL_PARTS = 8  # parts a cell's description names
+# A dimension to fix is offered as a list of its nodes up to this many; a larger
+# one is fixed by typing a node's name.
+MAX_CHOICES = 200
 ShareState = Literal["owned", "gap", "overlap"]
 CellState = Literal["owned", "gap", "overlap", "mixed", "empty"]
 # The share each coverage rule's label makes; where neither fires, one partner owns it.
@@ -53,10 +61,12 @@ class Share:
 
     @property
     def text(self) -> str:
+        """`fastnet`, `gap`, `overlap of a + b`; a waived one says so after a comma
+        (`gap, waived`), so that it never reads as a partner's."""
         if self.state == "owned":
             return self.partners[0]
         name = "gap" if self.state == "gap" else "overlap of " + " + ".join(self.partners)
-        return name + (" (waived)" if self.waived else "")
+        return name + (", waived" if self.waived else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +162,17 @@ class Column:
     leaves: int
 
 
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A dimension besides the rows and columns: aggregated in every cell, or fixed
+    to one of its nodes. `nodes` are its nodes in tree order with their depth (empty
+    when there are more than MAX_CHOICES: then a node is named by typing it)."""
+
+    dimension: str
+    node: str | None
+    nodes: tuple[tuple[str, int], ...]
+
+
 @dataclass
 class Matrix:
     row_dimension: str
@@ -162,6 +183,17 @@ class Matrix:
     as_of: dt.date
     partners: list[str]  # every partner seen in the rendered cells
     cells_per_pair: int  # cells of the other dimensions behind each leaf pair
+    others: list[Fix] = field(default_factory=list)  # the other dimensions, in order
+
+    @property
+    def fixed(self) -> list[tuple[str, str]]:
+        """The other dimensions fixed to a node: (dimension, node)."""
+        return [(f.dimension, f.node) for f in self.others if f.node is not None]
+
+    @property
+    def aggregated(self) -> list[str]:
+        """The other dimensions every cell adds up."""
+        return [f.dimension for f in self.others if f.node is None]
 
     def walk(self) -> list[Row]:
         """Every rendered row, in tree order."""
@@ -205,15 +237,23 @@ def build(
     columns: str | None = None,
     expand: Collection[str] = (),
     budget: int = 300,
+    fixed: Mapping[str, str] | None = None,
 ) -> Matrix:
     """The matrix on `as_of`: rows of the category tree (levels within `budget`
-    rows, and the children of each node in `expand`), columns of `columns`."""
+    rows, and the children of each node in `expand`), columns of `columns`, the
+    other dimensions aggregated but those `fixed` to a node. A fix of the rows' or
+    the columns' dimension is left out (the columns show that dimension whole);
+    a dimension or node the alliance does not have is a ValueError."""
     space = bundle.space
     row_name = row_dimension(bundle)
     choices = column_choices(bundle)
     column_name = columns or default_columns(bundle)
     if column_name is not None and column_name not in choices:
         raise ValueError(column_name)
+    fixed = fixed or {}
+    for name, node in fixed.items():
+        if name not in space.by_name or node not in space.dimensions[space.by_name[name]].nodes:
+            raise ValueError(f"{name}={node}")
     rdim = space.dimensions[space.by_name[row_name]]
     cdim = space.dimensions[space.by_name[column_name]] if column_name else None
     rows = _rows(rdim, expand, budget)
@@ -221,7 +261,14 @@ def build(
     r = space.by_name[row_name]
     c = space.by_name[column_name] if column_name else -1
     others = [i for i in range(len(space.dimensions)) if i not in (r, c)]
-    per_pair = prod(space.dimensions[i].size for i in others)
+    fixes = [_fix(space.dimensions[i], fixed.get(space.dimensions[i].name)) for i in others]
+    cuts = tuple(
+        (i, space.dimensions[i].nodes[f.node].lo, space.dimensions[i].nodes[f.node].hi)
+        for i, f in zip(others, fixes, strict=True)
+        if f.node is not None
+    )
+    widths = {i: hi - lo for i, lo, hi in cuts}
+    per_pair = prod(widths.get(i, space.dimensions[i].size) for i in others)
     flat: list[tuple[Row, int, int]] = []  # (row, lo, hi) in tree order
 
     def collect(row: Row) -> None:
@@ -237,7 +284,7 @@ def build(
     # Only the rows whose children are not rendered are counted (they are disjoint);
     # a rendered parent is the sum of its children.
     frontier = [(lo, hi) for row, lo, hi in flat if not row.children]
-    counted = iter(_count(index, share_of, frontier, (r, c, others), bounds))
+    counted = iter(_count(index, share_of, frontier, (r, c, others), bounds, cuts=cuts))
     counts: list[list[dict[int, int]]] = []
 
     def total(row: Row) -> list[dict[int, int]]:
@@ -276,33 +323,54 @@ def build(
         as_of=as_of,
         partners=sorted({p for i in seen for p in shares[i].partners}),
         cells_per_pair=per_pair,
+        others=fixes,
     )
 
 
-# Per box of an index's arrangement, for one choice of columns: its label, its row
-# span, and the cells it gives each column it meets (its other dimensions multiplied
-# in). The same for every request at a revision: kept with the index.
+def _fix(dim: Dimension, node: str | None) -> Fix:
+    names = list(dim.axis.ids)[1:]  # pre-order; id 0 is the whole dimension
+    listed: tuple[tuple[str, int], ...] = ()
+    if len(names) <= MAX_CHOICES:
+        listed = tuple((name, dim.axis.depth[dim.axis.ids[name]] - 1) for name in names)
+    return Fix(dim.name, node, listed)
+
+
+# Per box of an index's arrangement, for one choice of columns and fixed nodes: its
+# label, its row span, and the cells it gives each column it meets (its other
+# dimensions multiplied in, cut to the fixed nodes). The same for every request at a
+# revision: kept with the index.
 _Placed = list[tuple[int, tuple[tuple[int, int], ...], list[tuple[int, int]]]]
+_Cuts = tuple[tuple[int, int, int], ...]  # (dimension, lo, hi) of each fixed node
 _PLACED: weakref.WeakKeyDictionary[OwnerIndex, dict[Hashable, _Placed]] = (
     weakref.WeakKeyDictionary()
 )
 
 
 def _placed(
-    index: OwnerIndex, dims: tuple[int, int, list[int]], bounds: list[tuple[int, int]]
+    index: OwnerIndex,
+    dims: tuple[int, int, list[int]],
+    bounds: list[tuple[int, int]],
+    cuts: _Cuts = (),
 ) -> _Placed:
     r, c, others = dims
-    key = (r, c, tuple(bounds))
+    key = (r, c, tuple(bounds), cuts)
     with _SHARES_LOCK:
         found = _PLACED.setdefault(index, {}).get(key)
     if found is not None:
         return found
     col_los = [lo for lo, _ in bounds]
+    cut = {i: (lo, hi) for i, lo, hi in cuts}
     placed: _Placed = []
     for box, lid in index.arrangement.leaves:
         rest = 1
         for i in others:
-            rest *= sum(hi - lo for lo, hi in box[i])
+            if i in cut:
+                flo, fhi = cut[i]
+                rest *= sum(max(0, min(hi, fhi) - max(lo, flo)) for lo, hi in box[i])
+            else:
+                rest *= sum(hi - lo for lo, hi in box[i])
+        if not rest:
+            continue  # the box lies outside a fixed node
         col_parts = [(0, rest)]
         if c >= 0:
             col_parts = []
@@ -315,7 +383,10 @@ def _placed(
                     k += 1
         placed.append((lid, box[r], col_parts))
     with _SHARES_LOCK:
-        _PLACED.setdefault(index, {})[key] = placed
+        kept = _PLACED.setdefault(index, {})
+        if len(kept) > 16:  # every choice of columns and fixed nodes is one more
+            kept.clear()
+        kept[key] = placed
     return placed
 
 
@@ -325,6 +396,8 @@ def _count(
     frontier: list[tuple[int, int]],
     dims: tuple[int, int, list[int]],
     bounds: list[tuple[int, int]],
+    *,
+    cuts: _Cuts = (),
 ) -> list[list[dict[int, int]]]:
     """Per frontier row (disjoint leaf intervals, in order), per column: how many
     cells each share holds. One pass over the arrangement's leaf boxes; a box adds
@@ -334,7 +407,7 @@ def _count(
     counts: list[list[dict[int, int]]] = [
         [{} for _ in range(max(1, len(bounds)))] for _ in frontier
     ]
-    for lid, span, col_parts in _placed(index, dims, bounds):
+    for lid, span, col_parts in _placed(index, dims, bounds, cuts):
         sid = share_of[lid]
         for lo, hi in span:
             k = max(0, bisect_right(los, lo) - 1)

@@ -8,7 +8,7 @@ Nothing here imports litestar or the store: the change log comes in as entries.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from registry.bundle import Bundle
@@ -59,6 +59,23 @@ class SummaryView:
             return "0%"
         share = 100 * self.owned / self.cells
         return f"{share:.1f}%" if self.owned != self.cells else "100%"
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An alliance in the list the page starts from: its title and how its audit
+    of the day stands."""
+
+    alliance: str
+    title: str | None
+    revision: int | None
+    error: int
+    warning: int
+
+
+def listed(bundle: Bundle, report: Report) -> Listed:
+    s = report.summary
+    return Listed(bundle.name, bundle.alliance.metadata.title, report.revision, s.error, s.warning)
 
 
 @dataclass(frozen=True)
@@ -115,14 +132,16 @@ def alliance_page(
     expand: Collection[str] = (),
     budget: int | None = None,
     history: HistoryView | None = None,
+    fixed: Mapping[str, str] | None = None,
 ) -> AlliancePage:
     """Everything the page shows of one alliance on the report's `asOf`: a matrix
-    per dimension in `columns` (None: the default), rows as `matrix.build` says."""
+    per dimension in `columns` (None: the default), rows as `matrix.build` says,
+    the other dimensions aggregated but those `fixed` to a node."""
     as_of = dt.date.fromisoformat(report.as_of)
     budget = ROW_BUDGET if budget is None else budget
     palette = colors(bundle.partners)
     built = [
-        matrices.build(bundle, index, as_of, columns=c, expand=expand, budget=budget)
+        matrices.build(bundle, index, as_of, columns=c, expand=expand, budget=budget, fixed=fixed)
         for c in columns
     ]
     s = report.summary

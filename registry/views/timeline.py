@@ -11,10 +11,23 @@ from dataclasses import dataclass, field
 from registry.bundle import Bundle
 from registry.findings import Finding, Report
 
+CHAR = 5.6  # the width of a label's character, about, in viewBox units (10px text)
+
+
+def _label(contracts: tuple[str, ...]) -> str:
+    more = len(contracts) - 1
+    return contracts[0] + (f" +{more}" if more else "")
+
+
+def _label_width(contracts: tuple[str, ...]) -> float:
+    return len(_label(contracts)) * CHAR
+
 
 @dataclass(frozen=True)
 class Bar:
-    """Contracts of one partner in force over the same span."""
+    """Contracts of one partner in force over the same span. Every bar is labelled:
+    inside when the label fits, else just after the bar (or before it, near the
+    right edge); the lane keeps that room free of other bars."""
 
     contracts: tuple[str, ...]
     start: dt.date | None  # None: open (no `from`)
@@ -22,13 +35,20 @@ class Bar:
     x: float
     width: float
     y: float = 0.0
+    place: str = "inside"  # "inside", "after" or "before" the bar
 
     @property
     def label(self) -> str:
-        """What fits inside the bar: the first contract, and how many more."""
-        more = len(self.contracts) - 1
-        text = self.contracts[0] + (f" +{more}" if more else "")
-        return text if len(text) * 5.6 + 24 < self.width else ""
+        """The first contract, and how many more."""
+        return _label(self.contracts)
+
+    @property
+    def label_x(self) -> float:
+        if self.place == "after":
+            return round(self.x + self.width + 4, 1)
+        if self.place == "before":
+            return round(self.x - 4, 1)
+        return round(self.x + 12, 1)
 
     @property
     def text(self) -> str:
@@ -143,18 +163,21 @@ def timeline(bundle: Bundle, report: Report, palette: dict[str, str]) -> Timelin
     y = float(TOP)
     for partner in sorted(by_partner):
         lane = Lane(partner, palette.get(partner, "p0"), y)
-        ends: list[dt.date] = []  # per row of the lane: where its last bar ends
+        ends: list[float] = []  # per row of the lane: where its last bar (or label) ends
         spans = sorted(by_partner[partner].items(), key=lambda i: (i[0][0] or dt.date.min, i[1]))
         for (begin, until), names in spans:
-            free = (r for r, end in enumerate(ends) if begin is not None and end <= begin)
+            x0 = x(begin) if begin else LEFT
+            width = max(1.0, (x(until) if until else RIGHT) - x0)
+            place, lo, hi = _placement(tuple(names), x0, width)
+            # A bar open at the start shares no row; one that starts on the day
+            # another ends may follow it on its row.
+            free = (r for r, end in enumerate(ends) if begin is not None and end <= lo)
             row = next(free, None)
             if row is None:
                 row = len(ends)
-                ends.append(dt.date.max)
-            ends[row] = until or dt.date.max
-            x0 = x(begin) if begin else LEFT
-            x1 = x(until) if until else RIGHT
-            lane.bars.append(Bar(tuple(names), begin, until, x0, max(1.0, x1 - x0), y + row * LANE))
+                ends.append(hi)
+            ends[row] = hi if until else float("inf")
+            lane.bars.append(Bar(tuple(names), begin, until, x0, width, y + row * LANE, place))
         lane.rows = len(ends)
         y += LANE * lane.rows
         lanes.append(lane)
@@ -184,6 +207,16 @@ def timeline(bundle: Bundle, report: Report, palette: dict[str, str]) -> Timelin
         contracts=rows,
         future=future,
     )
+
+
+def _placement(contracts: tuple[str, ...], x0: float, width: float) -> tuple[str, float, float]:
+    """Where a bar's label goes, and the stretch of its row the bar and label take."""
+    text = _label_width(contracts)
+    if text + 24 < width:
+        return "inside", x0, x0 + width
+    if x0 + width + 4 + text <= WIDTH - 2:
+        return "after", x0, x0 + width + 8 + text
+    return "before", x0 - 8 - text, x0 + width
 
 
 def _ticks(start: dt.date, end: dt.date, x: Callable[[dt.date], float]) -> list[Tick]:

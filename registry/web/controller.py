@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -36,11 +36,12 @@ from registry.errors import (
     Unauthorized,
     Unavailable,
 )
+from registry.messages import unknown
 from registry.model import DAY_FORM, parse_day
 from registry.service import Registry
 from registry.views.history import HISTORY_PAGE, history_view, history_window
 from registry.views.matrix import column_choices
-from registry.views.pages import AlliancePage, alliance_page
+from registry.views.pages import AlliancePage, Listed, alliance_page, listed
 from registry.views.templating import STATIC, environment
 
 COOKIE = "registry_token"
@@ -89,17 +90,30 @@ def static_files() -> Router:
     )
 
 
+# The page's own query parameters; any other one names a dimension to fix
+# (`?channel=web`), so a dimension of one of these names cannot be fixed by URL.
+PAGE_PARAMETERS = ("asOf", "cols", "expand", "log")
+
+
 @dataclass(frozen=True)
 class Links:
-    """The page's own URLs, keeping what was asked (day, columns, unfolded nodes)."""
+    """The page's own URLs, keeping what was asked (day, columns, fixed dimensions,
+    unfolded nodes)."""
 
     base: str
     as_of: str | None
     cols: str | None
     expanded: tuple[str, ...]
+    fixed: tuple[tuple[str, str], ...] = ()
 
-    def url(self, expanded: Sequence[str], log: int | None = None) -> str:
-        params = [("asOf", self.as_of), ("cols", self.cols)]
+    def url(
+        self,
+        expanded: Sequence[str],
+        log: int | None = None,
+        fixed: Sequence[tuple[str, str]] | None = None,
+    ) -> str:
+        params: list[tuple[str, str | None]] = [("asOf", self.as_of), ("cols", self.cols)]
+        params += list(self.fixed if fixed is None else fixed)
         params += [("expand", name) for name in expanded]
         params.append(("log", None if log is None else str(log)))
         query = urlencode([(k, v) for k, v in params if v is not None])
@@ -109,11 +123,12 @@ class Links:
         return self.url(self.expanded if name in self.expanded else (*self.expanded, name))
 
     def locate(self, row: str, unfold: str | None) -> str:
-        """The page with `row` on screen in the matrix (its parent unfolded)."""
+        """The page with `row` on screen in the matrix (its parent unfolded), every
+        dimension aggregated again: a fixed node could hide what the finding is about."""
         expanded = self.expanded
         if unfold is not None and unfold not in expanded:
             expanded = (*expanded, unfold)
-        return f"{self.url(expanded)}#row-{row}"
+        return f"{self.url(expanded, fixed=())}#row-{row}"
 
     def collapse_all(self) -> str:
         return self.url(())
@@ -250,10 +265,21 @@ class WebController(Controller):
         if not request.cookies.get(COOKIE):
             return _login()
         principal = _principal(request)
-        return _page(
-            "alliances.html",
-            {"alliances": registry(request).visible(principal), "who": principal.actor},
-        )
+        state = registry(request)
+        day = _day(None)
+
+        def listing() -> list[Listed]:
+            # Each alliance's audit of the day, from its compiled view (built once per
+            # revision, the audit kept per day): every alliance the token sees is
+            # compiled on the first visit. Fine for the registries this page is for
+            # (tens of alliances); a registry of thousands would want a stored summary.
+            return [
+                listed(view.bundle, view.audit(day))
+                for view in (state.view(name) for name, _ in state.visible(principal))
+            ]
+
+        alliances = await anyio.to_thread.run_sync(listing)
+        return _page("alliances.html", {"alliances": alliances, "day": day, "who": principal.actor})
 
     @post("/login", status_code=303)
     async def login(self, request: Request[Any, Any, Any]) -> Response[Any]:
@@ -317,7 +343,11 @@ class WebController(Controller):
         state.allow(principal, "audit", alliance)
         day = _day(as_of)
         expanded = tuple(dict.fromkeys(expand or ()))[:MAX_EXPANDED]
-        links = Links(f"/ui/alliances/{alliance}", as_of or None, cols or None, expanded)
+        asked = {
+            name: value
+            for name, value in request.query_params.items()
+            if name not in PAGE_PARAMETERS and value
+        }
         engine = request.app.template_engine
         assert engine is not None
 
@@ -330,10 +360,19 @@ class WebController(Controller):
                 cols=cols or None,
                 expanded=expanded,
                 log_after=log_after,
+                fixed=asked,
+            )
+            links = Links(
+                f"/ui/alliances/{alliance}",
+                as_of or None,
+                cols or None,
+                expanded,
+                tuple(page.matrix.fixed),
             )
             context = {
                 "page": page,
                 "links": links,
+                "page_parameters": PAGE_PARAMETERS,
                 "alliances": state.visible(principal),
                 "who": principal.actor,
             }
@@ -358,8 +397,11 @@ def build_page(
     cols: str | None,
     expanded: Sequence[str],
     log_after: int | None,
+    fixed: Mapping[str, str] | None = None,
 ) -> AlliancePage:
-    """The page of one alliance at its current revision (the benchmark calls this)."""
+    """The page of one alliance at its current revision (the benchmark calls this).
+    `fixed` holds the query's other parameters: a dimension's name and the node to
+    fix it to; one that names no dimension is left out, a node it lacks refused."""
     view = state.view(alliance)
     choices = column_choices(view.bundle)
     if cols is not None and cols not in choices:
@@ -367,6 +409,12 @@ def build_page(
             f"no dimension '{cols}' to show as columns; the choices are "
             f"{', '.join(choices) or 'none'}",
         )
+    space = view.bundle.space
+    fixes = {name: node for name, node in (fixed or {}).items() if name in space.by_name}
+    for name, node in fixes.items():
+        nodes = space.dimensions[space.by_name[name]].nodes
+        if node not in nodes:
+            raise InvalidRequest(f"cannot fix {name}: {unknown(name, node, list(nodes))}")
     history = None
     if principal.may("history", alliance):
         after = history_window(view.revision, log_after)
@@ -379,6 +427,7 @@ def build_page(
         columns=[cols],
         expand=expanded,
         history=history,
+        fixed=fixes,
     )
 
 
