@@ -5,7 +5,8 @@ class says (`STATUS`); litestar's own errors (a malformed parameter, a body too
 large, no such route) and crashes too. Every error response is
 `application/problem+json` and lists every error found, each with where it is
 (file, line, column and JSON path for documents; the query parameter or body path
-for requests) and what to do about it.
+for requests) and what to do about it. A 503 says when to retry in `Retry-After`
+when the registry knows.
 """
 
 from __future__ import annotations
@@ -124,6 +125,8 @@ def on_refusal(request: Request[Any, Any, Any], exc: RegistryError) -> Response[
     if isinstance(plan, Plan):
         extra["plan"] = plan
     headers = CHALLENGE if status == 401 else None
+    if isinstance(exc, Unavailable) and exc.retry_after is not None:
+        headers = {"Retry-After": str(exc.retry_after)}
     return respond(request, status, exc.message, problem_errors(exc.errors), headers, **extra)
 
 

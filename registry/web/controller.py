@@ -120,9 +120,14 @@ class Links:
 
 
 def _page(
-    name: str, context: dict[str, Any], status: int = 200, cookie_gone: bool = False
+    name: str,
+    context: dict[str, Any],
+    status: int = 200,
+    cookie_gone: bool = False,
+    retry_after: int | None = None,
 ) -> Template:
-    response = Template(name, context=context, status_code=status, headers=HEADERS)
+    headers = HEADERS if retry_after is None else {**HEADERS, "Retry-After": str(retry_after)}
+    response = Template(name, context=context, status_code=status, headers=headers)
     if cookie_gone:
         response.delete_cookie(COOKIE, path="/ui")
     return response
@@ -187,6 +192,7 @@ def on_ui_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
             "who": None,
         },
         status,
+        retry_after=exc.retry_after if isinstance(exc, Unavailable) else None,
     )
 
 
