@@ -86,8 +86,14 @@ class Registry:
         return self._live.revisions[alliance]
 
     def view(self, alliance: str) -> View:
-        """The alliance compiled at its current revision."""
+        """The alliance compiled at its current revision; compiling a large one takes
+        seconds, so call this off the event loop (`compiled` first, if it may be)."""
         return self._live.view(alliance)
+
+    def compiled(self, alliance: str) -> View | None:
+        """The alliance's view if it is compiled at its current revision already:
+        microseconds, fit for the event loop."""
+        return self._live.compiled(alliance)
 
     def documents(self, alliance: str, revision: int | None = None) -> list[StoredDocument]:
         return self._store.documents(alliance, revision)
