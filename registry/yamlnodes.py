@@ -7,6 +7,12 @@ refuse alias bombs before they expand. JSON takes the standard library's C decod
 only worked out (from the text's tokens, where the YAML composer would put them)
 when a document has errors to point at, once per text however many errors there are. Both refuse
 nesting past MAX_DEPTH before anything recursive walks the data.
+
+What one text (a file, a request body) may cost is bounded before the costly steps
+run: at most MAX_DOCUMENTS documents (counted on the raw text, before composing),
+at most MAX_ALIAS_VALUES values added by aliases across all its documents (counted
+on the node graph, before constructing), integers of at most MAX_INT_DIGITS digits,
+and no lone UTF-16 surrogate in any text, which no database could store.
 """
 
 from __future__ import annotations
@@ -28,10 +34,28 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 Path = tuple[str | int, ...]
 # Aliases let a few lines name millions of values; real contracts stay far below this.
 MAX_EXPANDED_NODES = 1_000_000
+# What aliases may add to one text in all: constructing a value costs some 5 us, so
+# this bounds them to well under a second (a contract needs a few dozen).
+MAX_ALIAS_VALUES = 100_000
+# Documents in one text: twice the largest alliance we generate (2,396 documents,
+# 4 MB as JSON), which still fits one 5 MiB request body.
+MAX_DOCUMENTS = 5_000
+# Python's own bound on converting an integer to and from decimal text: a longer one
+# would fail wherever it is read or printed. No contract needs a tenth of it.
+MAX_INT_DIGITS = 4_300
+_INT_BOUND = 10**MAX_INT_DIGITS
 # Parsing, schema checks and tree numbering recurse once per level (or more): a limit
 # far above any contract (a dozen levels) keeps a hostile file off the stack's end.
 MAX_DEPTH = 64
 TOO_DEEP = f"the document nests deeper than {MAX_DEPTH} levels; no contract needs that: flatten it"
+# A line that starts or ends a YAML document (never content, even in a block scalar).
+_DOCUMENT_MARKERS = {
+    "---": re.compile(r"^---(?=[ \t\r\n]|\Z)", re.M),
+    "...": re.compile(r"^\.\.\.(?=[ \t\r\n]|\Z)", re.M),
+}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# A JSON escape that decodes to half a surrogate pair (or to one whole, if paired).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class ParseError(Exception):
@@ -64,6 +88,7 @@ class Parsed:
 
 
 def parse_yaml(text: str) -> list[Parsed]:
+    _count_documents(text)
     yaml = YAML(typ="rt")
     yaml.max_depth = MAX_DEPTH + 1  # the composer counts the document itself
     try:
@@ -80,15 +105,44 @@ def parse_yaml(text: str) -> list[Parsed]:
         ) from None
     except YAMLError as exc:
         raise ParseError(f"YAML syntax error: {exc}") from None
+    # `---` with nothing after it, as many files end, is no document.
+    documents = [node for node in nodes if node is not None and not _is_empty(node)]
+    added = 0
+    for node in documents:
+        added += _check_expansion(node)
+        if added > MAX_ALIAS_VALUES:
+            raise ParseError(
+                f"with this document, aliases add {added:,} values to the text, over the "
+                f"limit of {MAX_ALIAS_VALUES:,} for one file or request body; write the "
+                "values out or use fewer aliases",
+                node.start_mark.line + 1,
+                node.start_mark.column + 1,
+            )
     out = []
-    for node in nodes:
-        if node is None or _is_empty(node):
-            continue  # `---` with nothing after it, as many files end
-        _check_expansion(node)
+    for node in documents:
         positions: dict[Path, tuple[int, int]] = {}
         data = _construct(node, (), positions)
         out.append(Parsed(data, node.start_mark.line + 1, node.start_mark.column + 1, positions))
     return out
+
+
+def _count_documents(text: str) -> None:
+    """Refuse a text of more than MAX_DOCUMENTS documents before composing any: the
+    composer takes some 2 ms per document of a contract's size."""
+    for marker, pattern in _DOCUMENT_MARKERS.items():
+        for n, match in enumerate(pattern.finditer(text), 1):
+            if n > MAX_DOCUMENTS:
+                raise ParseError(
+                    _too_many_documents(f"'{marker}' number {n:,} is here"),
+                    *_end_position(text[: match.start()]),
+                )
+
+
+def _too_many_documents(where: str) -> str:
+    return (
+        f"over {MAX_DOCUMENTS:,} documents in one file or request body ({where}); "
+        f"split them into parts of at most {MAX_DOCUMENTS:,}"
+    )
 
 
 def _is_empty(node: Node) -> bool:
@@ -135,8 +189,9 @@ def _yaml_problem(exc: MarkedYAMLError) -> str:
     return f"{problem}{detail}; fix the indentation, quoting or brackets here"
 
 
-def _check_expansion(root: Node) -> None:
-    """Refuse documents whose aliases expand past MAX_EXPANDED_NODES, or loop.
+def _check_expansion(root: Node) -> int:
+    """Refuse documents whose aliases expand past MAX_EXPANDED_NODES, or loop;
+    return how many values the aliases add (the expanded size less the nodes).
 
     Sizes are memoised per node, so this walks each node once however many
     aliases point at it: an alias bomb costs its length, not its expansion."""
@@ -171,7 +226,7 @@ def _check_expansion(root: Node) -> None:
             )
         return total
 
-    size(root, ())
+    return size(root, ()) - len(sizes)
 
 
 def _construct(node: Node, path: Path, positions: dict[Path, tuple[int, int]]) -> Any:
@@ -189,7 +244,7 @@ def _construct(node: Node, path: Path, positions: dict[Path, tuple[int, int]]) -
                     key_node.start_mark.column + 1,
                     path,
                 )
-            key = str(key_node.value)
+            key = _text(str(key_node.value), key_node, path)
             if key in out:
                 first = positions[(*path, key)]
                 raise ParseError(
@@ -218,10 +273,21 @@ def _scalar(node: ScalarNode, path: Path) -> Any:
         return value.lower() == "true"
     if tag.endswith(":int"):
         text = value.replace("_", "")
-        try:
-            return int(text, 10)
-        except ValueError:
-            return int(text, 0)
+        number = None
+        if len(text.lstrip("+-")) <= MAX_INT_DIGITS:
+            try:
+                number = int(text, 10)
+            except ValueError:
+                number = int(text, 0)
+        if number is None or abs(number) >= _INT_BOUND:
+            raise ParseError(
+                f"a number of over {MAX_INT_DIGITS:,} digits; no contract needs one that "
+                "long (nor can it be read back): write a shorter one",
+                node.start_mark.line + 1,
+                node.start_mark.column + 1,
+                path,
+            )
+        return number
     if tag.endswith(":float"):
         lowered = value.lower().replace("_", "")
         if lowered.endswith((".inf", ".nan")):
@@ -233,12 +299,34 @@ def _scalar(node: ScalarNode, path: Path) -> Any:
         return float(lowered)
     if tag.endswith((":str", ":timestamp")):
         # Dates stay text: the schema checks their form and msgspec parses them.
-        return value
+        return _text(value, node, path)
     raise ParseError(
         f"the YAML tag '{tag}' is not supported; remove it",
         node.start_mark.line + 1,
         node.start_mark.column + 1,
         path,
+    )
+
+
+def _text(value: str, node: Node, path: Path) -> str:
+    """A text with no lone surrogate: `\\ud83d\\ude00` escapes, which JSON reads as one
+    character, make one here too; half a pair is refused, as no UTF-8 text (and so
+    no database) can hold it."""
+    if _SURROGATE.search(value) is None:
+        return value
+    try:
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError:
+        raise ParseError(
+            _lone_surrogate(value), node.start_mark.line + 1, node.start_mark.column + 1, path
+        ) from None
+
+
+def _lone_surrogate(value: str) -> str:
+    lone = ord(_SURROGATE.findall(value)[0])
+    return (
+        f"the text holds U+{lone:04X}, half of a UTF-16 surrogate pair and no character "
+        "on its own; remove it, or write the whole character"
     )
 
 
@@ -266,18 +354,52 @@ def parse_json(text: str) -> list[Parsed]:
     except _DuplicateKeyError:
         _json_layout(text)  # points at the second key
         raise ParseError("duplicate key; keep one of them") from None
-    except ValueError:
+    except ValueError as error:
+        if "Exceeds the limit" in str(error):  # Python's bound on decimal integers
+            raise _json_long_number(text) from None
         raise _json_syntax_error(text) from None
     except RecursionError:  # nested past the decoder's own limit
         too_deep = True
     if too_deep:
         raise _json_too_deep(text)
+    if _SURROGATE_ESCAPE.search(text) and holds_surrogate(data):
+        _json_layout(text)  # points at the string
+        raise ParseError("a text holds half of a UTF-16 surrogate pair; remove it")
     items = data if isinstance(data, list) else [data]
+    if len(items) > MAX_DOCUMENTS:
+        raise ParseError(_too_many_documents(f"this array has {len(items):,} items"))
     positions = _JsonPositions(text)
     return [
         _LazyParsed(item, positions, i if isinstance(data, list) else None)
         for i, item in enumerate(items)
     ]
+
+
+def holds_surrogate(data: Any) -> bool:
+    """Whether any key or text in decoded JSON holds a lone UTF-16 surrogate."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
+def _json_long_number(text: str) -> ParseError:
+    found = re.search(rf"\d{{{MAX_INT_DIGITS + 1},}}", text)
+    line, column = _end_position(text[: found.start()]) if found else (1, 1)
+    return ParseError(
+        f"a number of over {MAX_INT_DIGITS:,} digits; no contract needs one that long "
+        "(nor can it be read back): write a shorter one",
+        line,
+        column,
+    )
 
 
 def deeper_than(data: Any, limit: int) -> bool:
@@ -334,7 +456,8 @@ class _Lines:
 def _json_layout(text: str) -> Positions:
     """Where every value of a JSON text stands, as the YAML composer would say (a
     mapping entry at its key), read off its tokens: some twenty times faster than
-    composing. Raises, located, the ParseError of a duplicate key."""
+    composing. Raises, located, the ParseError of a duplicate key or of half a
+    surrogate pair."""
     lines = _Lines(text)
     positions: Positions = {}
     # Per open bracket: its path, and a mapping's keys so far (None for an array).
@@ -361,7 +484,7 @@ def _json_layout(text: str) -> Positions:
         if expect_key:
             path, keys = open_[-1]
             assert keys is not None
-            key = _json_string(token)
+            key = _json_string(token, where, path)
             if key in keys:
                 first_at = keys[key]
                 raise ParseError(
@@ -386,11 +509,15 @@ def _json_layout(text: str) -> Positions:
         elif first == "[":
             open_.append((here, None))
             items.append(0)
+        elif first == '"':
+            _json_string(token, where, here)
     return positions
 
 
-def _json_string(token: str) -> str:
+def _json_string(token: str, where: tuple[int, int], path: Path) -> str:
     value: str = json.loads(token) if "\\" in token else token[1:-1]
+    if _SURROGATE.search(value):
+        raise ParseError(_lone_surrogate(value), *where, path)
     return value
 
 

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import anyio.to_thread
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import CacheControlHeader
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, QueryParameter
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
@@ -83,7 +83,18 @@ def static_files() -> Router:
         name="ui-static",
         include_in_schema=False,
         cache_control=CacheControlHeader(max_age=300),
+        before_request=_no_control_characters,
     )
+
+
+async def _no_control_characters(request: Request[Any, Any, Any]) -> None:
+    """No file name holds a NUL or another control character; the file system would
+    refuse to look one up (a crash), so say there is no such file before it is asked."""
+    name = request.url.path.removeprefix("/ui/static/")
+    if any(ord(char) < 32 or ord(char) == 127 for char in name):
+        raise NotFoundException(
+            f"no file {name!r} in /ui/static (no file name holds a control character)"
+        )
 
 
 @dataclass(frozen=True)
