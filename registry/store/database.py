@@ -34,6 +34,9 @@ from registry.store.tables import SCHEMA_VERSION
 # alliance), so a longer wait means something holds it that should not: say so.
 BUSY_TIMEOUT_MS = 5_000
 RETRY_AFTER_SECONDS = 2
+# How long a process starting waits for another one's upgrade (a migration may take a
+# while on a large database): SQLite's busy timeout, for that one transaction.
+UPGRADE_WAIT_MS = 120_000
 # PostgreSQL's SQLSTATE for a lock not obtained within lock_timeout.
 LOCK_NOT_AVAILABLE = "55P03"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -132,14 +135,17 @@ def prepare(engine: Engine) -> Upgrade:
     if found == head():
         return Upgrade(found, found)
     with _running, engine.connect() as connection:
-        _lock(connection)
-        found, adopted = _found(connection)  # again: another process may have upgraded it
-        if adopted:
-            _adopt(connection)
-            found = BEFORE_MIGRATIONS
-        if found != head():
-            command.upgrade(_config(connection), "head")
-        connection.commit()
+        try:
+            _lock(connection)
+            found, adopted = _found(connection)  # again: another process may have upgraded it
+            if adopted:
+                _adopt(connection)
+                found = BEFORE_MIGRATIONS
+            if found != head():
+                command.upgrade(_config(connection), "head")
+            connection.commit()
+        finally:
+            _unlock(connection)
     return Upgrade(found, head(), adopted)
 
 
@@ -189,8 +195,16 @@ def _lock(connection: Connection) -> None:
     on the same database wait for; the commit releases it."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK})
-    else:  # SQLite: the write lock, taken now; another holder is waited for (busy timeout)
+    else:  # SQLite: the write lock, taken now; another process upgrading is waited for
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {UPGRADE_WAIT_MS}")
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _unlock(connection: Connection) -> None:
+    """Give the connection back to the pool with the writes' busy timeout."""
+    if connection.dialect.name == "sqlite":
+        connection.rollback()
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def _adopt(connection: Connection) -> None:
