@@ -37,6 +37,7 @@ from tests.apitools import (
     tables,
 )
 from tests.conftest import MINIMAL, bearer, seed, write_files
+from tests.live import registry_command
 
 Client = TestClient[Litestar]
 ALLIANCE = "metro-home"
@@ -368,3 +369,31 @@ def test_a_lock_held_too_long_is_503_with_retry_after(
             assert after[table] == before[table]
     finally:
         store.close()
+
+
+@pytest.mark.slow
+def test_registry_token_create_while_the_alliances_lock_is_held(
+    seeded: Store, database_url: str, lock_held: Callable[[], None]
+) -> None:
+    """PostgreSQL: tokens count on a row of their own, so the command goes through at
+    once. SQLite: the file has one write lock; after BUSY_TIMEOUT_MS the command says
+    the database is busy (exit 2), as it would any refusal."""
+    started = time.perf_counter()
+    made = registry_command(
+        "token", "create", "--role", "admin", "--name", "meanwhile", database_url=database_url
+    )
+    waited = time.perf_counter() - started
+    if database_url.startswith("sqlite"):
+        assert (made.returncode, made.stdout, made.stderr) == (
+            2,
+            "",
+            "registry: the database is busy: another write held its lock for over 5 s; "
+            "nothing was written: try again shortly\n",
+        )
+        assert waited < 9.0  # the 5 s wait and the command's start
+    else:
+        assert made.returncode == 0, made.stderr
+        assert made.stderr.startswith("token 1 (admin); it is shown only now:")
+        assert waited < 9.0, "token create waited for the alliances' lock"
+        revoked = registry_command("token", "revoke", "1", database_url=database_url)
+        assert (revoked.returncode, revoked.stdout) == (0, "token 1 revoked\n")
