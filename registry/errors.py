@@ -113,4 +113,11 @@ class Conflict(RegistryError):
 
 
 class Unavailable(RegistryError):
-    """The registry cannot answer now (the database is unreachable or busy)."""
+    """The registry cannot answer now (the database is unreachable or busy);
+    `retry_after`, when known, is how many seconds to wait before asking again."""
+
+    def __init__(
+        self, message: str, errors: Sequence[LocatedError] = (), retry_after: int | None = None
+    ) -> None:
+        super().__init__(message, errors)
+        self.retry_after = retry_after

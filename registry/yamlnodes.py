@@ -4,9 +4,15 @@ YAML goes through ruamel's composer (YAML 1.2, so `no` stays a string) and our
 own walk of its nodes, which lets us record positions, refuse duplicate keys and
 refuse alias bombs before they expand. JSON takes the standard library's C decoder
 (told to refuse duplicate keys; msgspec words its syntax errors); positions are
-only worked out (through the YAML composer, JSON being YAML) when a document has
-errors to point at. Both refuse nesting past MAX_DEPTH before anything recursive
-walks the data.
+only worked out (from the text's tokens, where the YAML composer would put them)
+when a document has errors to point at, once per text however many errors there are. Both refuse
+nesting past MAX_DEPTH before anything recursive walks the data.
+
+What one text (a file, a request body) may cost is bounded before the costly steps
+run: at most MAX_DOCUMENTS documents (counted on the raw text, before composing),
+at most MAX_ALIAS_VALUES values added by aliases across all its documents (counted
+on the node graph, before constructing), integers of at most MAX_INT_DIGITS digits,
+and no lone UTF-16 surrogate in any text, which no database could store.
 """
 
 from __future__ import annotations
@@ -27,11 +33,29 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 Path = tuple[str | int, ...]
 # Aliases let a few lines name millions of values; real contracts stay far below this.
 MAX_EXPANDED_NODES = 1_000_000
+# What aliases may add to one text in all: constructing a value costs some 5 us, so
+# this bounds them to well under a second (a contract needs a few dozen).
+MAX_ALIAS_VALUES = 100_000
+# Documents in one text: twice the largest alliance we generate (2,396 documents,
+# 4 MB as JSON), which still fits one 5 MiB request body.
+MAX_DOCUMENTS = 5_000
+# Python's own bound on converting an integer to and from decimal text: a longer one
+# would fail wherever it is read or printed. No contract needs a tenth of it.
+MAX_INT_DIGITS = 4_300
+_INT_BOUND = 10**MAX_INT_DIGITS
 # Parsing, schema checks and tree numbering recurse once per level (or more): a limit
 # far above any contract (a dozen levels) keeps a hostile file off the stack's end.
 MAX_DEPTH = 64
 TOO_DEEP = f"the document nests deeper than {MAX_DEPTH} levels; no contract needs that: flatten it"
 JSON_SYNTAX = "JSON syntax error"  # how every error of a text that is not JSON begins
+# A line that starts or ends a YAML document (never content, even in a block scalar).
+_DOCUMENT_MARKERS = {
+    "---": re.compile(r"^---(?=[ \t\r\n]|\Z)", re.M),
+    "...": re.compile(r"^\.\.\.(?=[ \t\r\n]|\Z)", re.M),
+}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# A JSON escape that decodes to half a surrogate pair (or to one whole, if paired).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class ParseError(Exception):
@@ -70,6 +94,7 @@ SEPARATE_JSON = "put the documents in a JSON list"
 
 
 def parse_yaml(text: str, separate: str = SEPARATE_YAML) -> list[Parsed]:
+    _count_documents(text)
     yaml = YAML(typ="rt")
     yaml.max_depth = MAX_DEPTH + 1  # the composer counts the document itself
     try:
@@ -86,11 +111,21 @@ def parse_yaml(text: str, separate: str = SEPARATE_YAML) -> list[Parsed]:
         ) from None
     except YAMLError as exc:
         raise ParseError(f"YAML syntax error: {exc}") from None
+    # `---` with nothing after it, as many files end, is no document.
+    documents = [node for node in nodes if node is not None and not _is_empty(node)]
+    added = 0
+    for node in documents:
+        added += _check_expansion(node)
+        if added > MAX_ALIAS_VALUES:
+            raise ParseError(
+                f"with this document, aliases add {added:,} values to the text, over the "
+                f"limit of {MAX_ALIAS_VALUES:,} for one file or request body; write the "
+                "values out or use fewer aliases",
+                node.start_mark.line + 1,
+                node.start_mark.column + 1,
+            )
     out = []
-    for node in nodes:
-        if node is None or _is_empty(node):
-            continue  # `---` with nothing after it, as many files end
-        _check_expansion(node)
+    for node in documents:
         positions: dict[Path, tuple[int, int]] = {}
         try:
             data = _construct(node, (), positions)
@@ -113,6 +148,25 @@ def _documents_run_together(error: ParseError, separate: str) -> ParseError:
         error.line,
         error.column,
         error.path,
+    )
+
+
+def _count_documents(text: str) -> None:
+    """Refuse a text of more than MAX_DOCUMENTS documents before composing any: the
+    composer takes some 2 ms per document of a contract's size."""
+    for marker, pattern in _DOCUMENT_MARKERS.items():
+        for n, match in enumerate(pattern.finditer(text), 1):
+            if n > MAX_DOCUMENTS:
+                raise ParseError(
+                    _too_many_documents(f"'{marker}' number {n:,} is here"),
+                    *_end_position(text[: match.start()]),
+                )
+
+
+def _too_many_documents(where: str) -> str:
+    return (
+        f"over {MAX_DOCUMENTS:,} documents in one file or request body ({where}); "
+        f"split them into parts of at most {MAX_DOCUMENTS:,}"
     )
 
 
@@ -160,8 +214,9 @@ def _yaml_problem(exc: MarkedYAMLError) -> str:
     return f"{problem}{detail}; fix the indentation, quoting or brackets here"
 
 
-def _check_expansion(root: Node) -> None:
-    """Refuse documents whose aliases expand past MAX_EXPANDED_NODES, or loop.
+def _check_expansion(root: Node) -> int:
+    """Refuse documents whose aliases expand past MAX_EXPANDED_NODES, or loop;
+    return how many values the aliases add (the expanded size less the nodes).
 
     Sizes are memoised per node, so this walks each node once however many
     aliases point at it: an alias bomb costs its length, not its expansion."""
@@ -196,7 +251,7 @@ def _check_expansion(root: Node) -> None:
             )
         return total
 
-    size(root, ())
+    return size(root, ()) - len(sizes)
 
 
 def _construct(node: Node, path: Path, positions: dict[Path, tuple[int, int]]) -> Any:
@@ -214,7 +269,7 @@ def _construct(node: Node, path: Path, positions: dict[Path, tuple[int, int]]) -
                     key_node.start_mark.column + 1,
                     path,
                 )
-            key = str(key_node.value)
+            key = _text(str(key_node.value), key_node, path)
             if key in out:
                 first = positions[(*path, key)]
                 raise ParseError(
@@ -243,10 +298,21 @@ def _scalar(node: ScalarNode, path: Path) -> Any:
         return value.lower() == "true"
     if tag.endswith(":int"):
         text = value.replace("_", "")
-        try:
-            return int(text, 10)
-        except ValueError:
-            return int(text, 0)
+        number = None
+        if len(text.lstrip("+-")) <= MAX_INT_DIGITS:
+            try:
+                number = int(text, 10)
+            except ValueError:
+                number = int(text, 0)
+        if number is None or abs(number) >= _INT_BOUND:
+            raise ParseError(
+                f"a number of over {MAX_INT_DIGITS:,} digits; no contract needs one that "
+                "long (nor can it be read back): write a shorter one",
+                node.start_mark.line + 1,
+                node.start_mark.column + 1,
+                path,
+            )
+        return number
     if tag.endswith(":float"):
         lowered = value.lower().replace("_", "")
         if lowered.endswith((".inf", ".nan")):
@@ -258,12 +324,34 @@ def _scalar(node: ScalarNode, path: Path) -> Any:
         return float(lowered)
     if tag.endswith((":str", ":timestamp")):
         # Dates stay text: the schema checks their form and msgspec parses them.
-        return value
+        return _text(value, node, path)
     raise ParseError(
         f"the YAML tag '{tag}' is not supported; remove it",
         node.start_mark.line + 1,
         node.start_mark.column + 1,
         path,
+    )
+
+
+def _text(value: str, node: Node, path: Path) -> str:
+    """A text with no lone surrogate: `\\ud83d\\ude00` escapes, which JSON reads as one
+    character, make one here too; half a pair is refused, as no UTF-8 text (and so
+    no database) can hold it."""
+    if _SURROGATE.search(value) is None:
+        return value
+    try:
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError:
+        raise ParseError(
+            _lone_surrogate(value), node.start_mark.line + 1, node.start_mark.column + 1, path
+        ) from None
+
+
+def _lone_surrogate(value: str) -> str:
+    lone = ord(_SURROGATE.findall(value)[0])
+    return (
+        f"the text holds U+{lone:04X}, half of a UTF-16 surrogate pair and no character "
+        "on its own; remove it, or write the whole character"
     )
 
 
@@ -287,24 +375,62 @@ def parse_json(text: str) -> list[Parsed]:
         # The standard decoder can refuse duplicate keys, which JSON leaves open and
         # which would otherwise drop a value without a word.
         data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
-        too_deep = _deeper_than(data, MAX_DEPTH)
+        too_deep = deeper_than(data, MAX_DEPTH)
     except _DuplicateKeyError:
-        parse_yaml(_as_yaml(text), SEPARATE_JSON)  # the composer walk points at the second key
+        try:
+            _json_layout(text)  # points at the second key
+        except ParseError as error:
+            raise _documents_run_together(error, SEPARATE_JSON) from None
         raise ParseError("duplicate key; keep one of them") from None
-    except ValueError:
+    except ValueError as error:
+        if "Exceeds the limit" in str(error):  # Python's bound on decimal integers
+            raise _json_long_number(text) from None
         raise _json_syntax_error(text) from None
     except RecursionError:  # nested past the decoder's own limit
         too_deep = True
     if too_deep:
         raise _json_too_deep(text)
+    if _SURROGATE_ESCAPE.search(text) and holds_surrogate(data):
+        _json_layout(text)  # points at the string
+        raise ParseError("a text holds half of a UTF-16 surrogate pair; remove it")
     items = data if isinstance(data, list) else [data]
+    if len(items) > MAX_DOCUMENTS:
+        raise ParseError(_too_many_documents(f"this array has {len(items):,} items"))
+    positions = _JsonPositions(text)
     return [
-        _LazyParsed(item, text, i if isinstance(data, list) else None)
+        _LazyParsed(item, positions, i if isinstance(data, list) else None)
         for i, item in enumerate(items)
     ]
 
 
-def _deeper_than(data: Any, limit: int) -> bool:
+def holds_surrogate(data: Any) -> bool:
+    """Whether any key or text in decoded JSON holds a lone UTF-16 surrogate."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
+def _json_long_number(text: str) -> ParseError:
+    found = re.search(rf"\d{{{MAX_INT_DIGITS + 1},}}", text)
+    line, column = _end_position(text[: found.start()]) if found else (1, 1)
+    return ParseError(
+        f"a number of over {MAX_INT_DIGITS:,} digits; no contract needs one that long "
+        "(nor can it be read back): write a shorter one",
+        line,
+        column,
+    )
+
+
+def deeper_than(data: Any, limit: int) -> bool:
     """Whether a mapping or list stands more than `limit` keys and indexes deep."""
     stack = [(data, 0)]
     while stack:
@@ -319,24 +445,108 @@ def _deeper_than(data: Any, limit: int) -> bool:
 
 def _json_too_deep(text: str) -> ParseError:
     """Where the JSON text first opens a bracket too deep, found by counting them."""
-    depth, in_string, escaped = 0, False, False
-    for offset, char in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
+    depth = 0
+    for match in _JSON_BRACKETS.finditer(text):
+        char = match.group()[0]
+        if char in "[{":
             depth += 1
             if depth > MAX_DEPTH + 1:  # the outermost bracket is the document itself
-                return ParseError(TOO_DEEP, *_end_position(text[:offset]))
+                return ParseError(TOO_DEEP, *_end_position(text[: match.start()]))
         elif char in "]}":
             depth -= 1
     return ParseError(TOO_DEEP)
+
+
+# JSON's tokens: strings (skipped whole, escapes and all), punctuation, and the rest
+# (numbers, true, false, null) up to the next punctuation or space.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
+_JSON_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]]')
+
+
+class _Lines:
+    """Line and column of text offsets asked in increasing order."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._offset = 0
+        self._line = 1
+        self._line_start = 0
+
+    def at(self, offset: int) -> tuple[int, int]:
+        newlines = self._text.count("\n", self._offset, offset)
+        if newlines:
+            self._line += newlines
+            self._line_start = self._text.rfind("\n", self._offset, offset) + 1
+        self._offset = offset
+        return self._line, offset - self._line_start + 1
+
+
+def _json_layout(text: str) -> Positions:
+    """Where every value of a JSON text stands, as the YAML composer would say (a
+    mapping entry at its key), read off its tokens: some twenty times faster than
+    composing. Raises, located, the ParseError of a duplicate key or of half a
+    surrogate pair."""
+    lines = _Lines(text)
+    positions: Positions = {}
+    # Per open bracket: its path, and a mapping's keys so far (None for an array).
+    open_: list[tuple[Path, dict[str, tuple[int, int]] | None]] = []
+    items: list[int] = []  # per open bracket, the index of an array's current item
+    key, expect_key = "", False
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        first = token[0]
+        if first == ":":
+            continue
+        if first == ",":
+            if open_[-1][1] is None:
+                items[-1] += 1
+            else:
+                expect_key = True
+            continue
+        if first in "}]":
+            open_.pop()
+            items.pop()
+            expect_key = False
+            continue
+        where = lines.at(match.start())
+        if expect_key:
+            path, keys = open_[-1]
+            assert keys is not None
+            key = _json_string(token, where, path)
+            if key in keys:
+                first_at = keys[key]
+                raise ParseError(
+                    f"duplicate key '{key}' (first at line {first_at[0]}, column "
+                    f"{first_at[1]}); keep one of them",
+                    *where,
+                    (*path, key),
+                )
+            keys[key] = positions[(*path, key)] = where
+            expect_key = False
+            continue
+        if not open_:
+            here: Path = ()
+        else:
+            path, keys = open_[-1]
+            here = (*path, items[-1]) if keys is None else (*path, key)
+        positions.setdefault(here, where)
+        if first == "{":
+            open_.append((here, {}))
+            items.append(0)
+            expect_key = True
+        elif first == "[":
+            open_.append((here, None))
+            items.append(0)
+        elif first == '"':
+            _json_string(token, where, here)
+    return positions
+
+
+def _json_string(token: str, where: tuple[int, int], path: Path) -> str:
+    value: str = json.loads(token) if "\\" in token else token[1:-1]
+    if _SURROGATE.search(value):
+        raise ParseError(_lone_surrogate(value), *where, path)
+    return value
 
 
 def _json_syntax_error(text: str) -> ParseError:
@@ -358,38 +568,60 @@ def _json_syntax_error(text: str) -> ParseError:
     return ParseError(f"{JSON_SYNTAX}: {problem}", line, column)
 
 
-def _as_yaml(text: str) -> str:
-    """JSON is YAML, except that JSON may indent with tabs. Outside strings a tab is
-    only ever whitespace (inside them it must be escaped), so spaces keep every
-    position as it was."""
-    return text.replace("\t", " ")
-
-
 def lazy_json(text: str) -> Parsed:
     """One JSON document known to parse, whose positions are found only if asked."""
-    return _LazyParsed(None, text, None)
+    return _LazyParsed(None, _JsonPositions(text), None)
+
+
+Positions = dict[Path, tuple[int, int]]
+
+
+class _JsonPositions:
+    """Where the values of one JSON text stand, worked out through the YAML composer
+    the first time any of its documents is asked, for all of them at once: locating
+    the errors of many documents costs one parse of their text."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._items: dict[int | None, tuple[tuple[int, int], Positions]] | None = None
+
+    def of(self, index: int | None) -> tuple[tuple[int, int], Positions]:
+        """Where document `index` of the array (None: the whole text) starts, and
+        the positions inside it."""
+        if self._items is None:
+            self._items = self._work_out()
+        return self._items.get(index, ((1, 1), {}))
+
+    def _work_out(self) -> dict[int | None, tuple[tuple[int, int], Positions]]:
+        try:
+            layout = _json_layout(self._text)
+        except (ParseError, ValueError, IndexError):  # not JSON after all: no positions
+            return {}
+        items: dict[int | None, tuple[tuple[int, int], Positions]] = {
+            None: (layout.get((), (1, 1)), layout)
+        }
+        inside: dict[int, Positions] = {}
+        for path, position in layout.items():
+            if path and isinstance(path[0], int):
+                inside.setdefault(path[0], {})[path[1:]] = position
+        for i, positions in inside.items():
+            items[i] = (positions.get((), (1, 1)), positions)
+        return items
 
 
 class _LazyParsed(Parsed):
     """A JSON document whose positions are found only when something asks."""
 
-    def __init__(self, data: Any, text: str, index: int | None) -> None:
+    def __init__(self, data: Any, positions: _JsonPositions, index: int | None) -> None:
         super().__init__(data, 1, 1, prefix=() if index is None else (index,))
-        self._text = text
+        self._positions = positions
         self._index = index
         self._located = False
 
     def locate(self, path: Path) -> tuple[int, int]:
         if not self._located:
             self._located = True
-            try:
-                (whole,) = parse_yaml(_as_yaml(self._text))
-            except (ParseError, ValueError):
-                return 1, 1
-            prefix: Path = () if self._index is None else (self._index,)
-            n = len(prefix)
-            self.positions = {p[n:]: pos for p, pos in whole.positions.items() if p[:n] == prefix}
-            self.line, self.column = whole.positions.get(prefix, (1, 1))
+            (self.line, self.column), self.positions = self._positions.of(self._index)
         return super().locate(path)
 
 

@@ -157,7 +157,7 @@ class DocumentController(Controller):
         status_code=HTTP_200_OK,
         responses={
             201: ResponseSpec(Outcome, description="created (200: replaced, or a dry run)"),
-            **problems(400, 403, 404, 409, 412, 413, 422, 428),
+            **problems(400, 403, 404, 409, 412, 413, 422, 428, 503),
         },
         response_headers=[ETAG_HEADER],
         operation_class=DocumentsBody,
@@ -212,7 +212,7 @@ class DocumentController(Controller):
         "/{alliance:str}/documents/{kind:str}/{name:str}",
         summary="Delete one document (If-Match required)",
         status_code=HTTP_200_OK,
-        responses=problems(400, 403, 404, 409, 412, 422, 428),
+        responses=problems(400, 403, 404, 409, 412, 422, 428, 503),
     )
     async def delete_document(
         self,
@@ -247,7 +247,7 @@ class DocumentController(Controller):
         "/{alliance:str}/apply",
         summary="Write a bundle of documents atomically (a JSON array or a YAML stream)",
         status_code=HTTP_200_OK,
-        responses=problems(400, 403, 404, 409, 412, 413, 422),
+        responses=problems(400, 403, 404, 409, 412, 413, 422, 503),
         operation_class=DocumentsBody,
     )
     async def apply(
@@ -316,7 +316,8 @@ async def _write(
 ) -> Outcome:
     if asked.force and not asked.dry_run and not principal.may("force", asked.alliance):
         raise Forbidden(f"a {principal.role} token may not force a write")
-    # The write holds a transaction and may wait for the lock: off the event loop.
+    # The write is checked and planned (seconds, for a large alliance), then may wait
+    # for the write lock: off the event loop.
     try:
         return await anyio.to_thread.run_sync(registry(request).write, principal, asked, action)
     except InvalidDocuments as error:

@@ -22,7 +22,7 @@ WHEN = {
     413: "the body is over the size limit",
     422: "invalid documents: every error with file, line, column and JSON path",
     428: "the document exists and If-Match is missing",
-    503: "the database is unreachable",
+    503: "the database is unreachable or busy; `Retry-After` says when to try again",
 }
 
 
@@ -64,6 +64,22 @@ class DocumentsBody(Operation):
                 "application/yaml": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
             },
         )
+
+
+def json_body(schema: Schema, description: str) -> type[Operation]:
+    """An operation whose JSON body its handler reads itself, once it has authorized
+    the request (registry.api.bodies): described here, since no parameter says it."""
+
+    @dataclass
+    class JsonBody(Operation):
+        def __post_init__(self) -> None:
+            self.request_body = RequestBody(
+                required=True,
+                description=description,
+                content={"application/json": OpenAPIMediaType(schema=schema)},
+            )
+
+    return JsonBody
 
 
 @dataclass

@@ -3,9 +3,10 @@
 Every `RegistryError` becomes a problem here, and only here, with the status its
 class says (`STATUS`); litestar's own errors (a malformed parameter, a body too
 large, no such route) and crashes too. Every error response is
-`application/problem+json` and lists every error found, each with where it is
-(file, line, column and JSON path for documents; the query parameter or body path
-for requests) and what to do about it.
+`application/problem+json` and lists the errors found (the first MAX_LISTED, the
+detail saying how many there are), each with where it is (file, line, column and
+JSON path for documents; the query parameter or body path for requests) and what to
+do about it. A 503 says when to retry in `Retry-After` when the registry knows.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from registry.errors import (
 from registry.plan import Plan
 
 MEDIA_TYPE = "application/problem+json"
+# Errors listed in one problem: enough to fix a request by, and a bound on its size.
+MAX_LISTED = 100
 log = logging.getLogger("registry.api")
 
 
@@ -125,7 +128,17 @@ def on_refusal(request: Request[Any, Any, Any], exc: RegistryError) -> Response[
     if isinstance(plan, Plan):
         extra["plan"] = plan
     headers = CHALLENGE if status == 401 else None
-    return respond(request, status, exc.message, problem_errors(exc.errors), headers, **extra)
+    if isinstance(exc, Unavailable) and exc.retry_after is not None:
+        headers = {"Retry-After": str(exc.retry_after)}
+    detail, errors = listed(exc.message, exc.errors)
+    return respond(request, status, detail, problem_errors(errors), headers, **extra)
+
+
+def listed(detail: str, errors: list[LocatedError]) -> tuple[str, list[LocatedError]]:
+    """The first MAX_LISTED errors, and the detail saying so when there are more."""
+    if len(errors) <= MAX_LISTED:
+        return detail, errors
+    return f"{detail} (the first {MAX_LISTED} are listed)", errors[:MAX_LISTED]
 
 
 def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:

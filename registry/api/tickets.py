@@ -1,19 +1,32 @@
-"""TMF621 trouble tickets routed through an alliance's compiled view."""
+"""TMF621 trouble tickets routed through an alliance's compiled view. The ticket is
+read once the token may route it, and routed in a worker thread (compiling the
+alliance first, if its view is not built yet)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
+import anyio.to_thread
 from litestar import Controller, Request, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, JSONBody
+from litestar.openapi.spec import Schema
+from litestar.openapi.spec.enums import OpenAPIType
+from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK
 
 from registry.api.access import authorize, registry
-from registry.api.openapi import problems
+from registry.api.bodies import decoded, where
+from registry.api.openapi import json_body, problems
 from registry.api.problems import MEDIA_TYPE, Problem
+from registry.service import Registry
 from registry.tickets import Routing, route
+
+TICKET = Schema(
+    type=OpenAPIType.OBJECT,
+    description="a TMF621 TroubleTicket, v4 or v5",
+    additional_properties=True,
+)
 
 
 class TicketController(Controller):
@@ -31,6 +44,7 @@ class TicketController(Controller):
         "consulted partners. A ticket that cannot be mapped gets 422 listing every error "
         "at its JSON path in the ticket.",
         status_code=HTTP_200_OK,
+        operation_class=json_body(TICKET, "one TroubleTicket (TMF621 v4 or v5)"),
         responses={
             **problems(400, 403, 404, 413),
             422: ResponseSpec(
@@ -43,11 +57,15 @@ class TicketController(Controller):
         },
     )
     async def route_ticket(
-        self,
-        request: Request[Any, Any, Any],
-        alliance: FromPath[str],
-        data: JSONBody[dict[str, Any]],
+        self, request: Request[Any, Any, Any], alliance: FromPath[str]
     ) -> Routing:
         authorize(request, "resolve", alliance)
-        view = registry(request).view(alliance)
-        return route(data, view.index, dt.datetime.now(dt.UTC))
+        body = await request.body()
+        return await anyio.to_thread.run_sync(
+            _route, registry(request), alliance, body, where(request)
+        )
+
+
+def _route(state: Registry, alliance: str, body: bytes, asked: str) -> Routing:
+    ticket = decoded(body, dict[str, Any], asked)
+    return route(ticket, state.view(alliance).index, dt.datetime.now(dt.UTC))

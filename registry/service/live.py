@@ -6,6 +6,12 @@ revisions are read again, and an alliance's compiled view is rebuilt the first
 time it is asked for at a newer revision. So no worker ever answers from a
 revision older than the last committed write, and between writes a request costs
 one indexed read, not a load.
+
+Compiling an alliance and auditing it take up to seconds for a large one: the
+doors run `view` and `View.audit` in worker threads, and ask `compiled` first, which
+answers at once when the view is built already (the owner query's hot path). Each
+alliance is built under a lock of its own, so a large one compiling holds up no
+other; the tokens and revisions are swapped under another, which no build holds.
 """
 
 from __future__ import annotations
@@ -40,13 +46,18 @@ class View:
     bundle: Bundle
     index: OwnerIndex
     audits: dict[dt.date, Report] = field(default_factory=dict)
+    # One audit of a day at a time: threads asking for the same day wait for it.
+    _auditing: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def audit(self, as_of: dt.date) -> Report:
         report = self.audits.get(as_of)
         if report is None:
-            if len(self.audits) > 16:
-                self.audits.clear()
-            report = self.audits[as_of] = audit(self.bundle, as_of, self.revision)
+            with self._auditing:
+                report = self.audits.get(as_of)
+                if report is None:
+                    if len(self.audits) > 16:
+                        self.audits.clear()
+                    report = self.audits[as_of] = audit(self.bundle, as_of, self.revision)
         return report
 
 
@@ -60,7 +71,8 @@ class Live:
         # Authorization header -> its holder, for this generation: the SHA-256 of a
         # token need not be taken again on every request (bounded: MAX_HOLDER_BYTES).
         self._holders: dict[str, Principal] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # swapping tokens and revisions; no build holds it
+        self._builds: dict[str, threading.Lock] = {}  # one per alliance
 
     def refresh(self) -> None:
         generation = self.store.generation()
@@ -101,14 +113,24 @@ class Live:
             article = "an" if principal.role[0] in "aeiou" else "a"
             raise Forbidden(f"{article} {principal.role} token may not {_VERBS[action]}")
 
-    def view(self, alliance: str) -> View:
-        """The alliance compiled at its current revision."""
+    def compiled(self, alliance: str) -> View | None:
+        """The alliance's view if it is compiled at its current revision already."""
         view = self._views.get(alliance)
         if view is not None and view.revision == self.revisions.get(alliance):
             return view
+        return None
+
+    def view(self, alliance: str) -> View:
+        """The alliance compiled at its current revision (built now if it is not:
+        call it off the event loop)."""
+        view = self.compiled(alliance)
+        if view is not None:
+            return view
         with self._lock:
-            view = self._views.get(alliance)
-            if view is None or view.revision != self.revisions.get(alliance):
+            building = self._builds.setdefault(alliance, threading.Lock())
+        with building:
+            view = self.compiled(alliance)
+            if view is None:
                 view = self._views[alliance] = self._build(alliance)
         return view
 

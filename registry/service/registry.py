@@ -9,6 +9,7 @@ one write path (`writes.write`), and administers tokens. Refusals are
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from registry.checkpoint import Checkpoint, CheckpointError, Signer, Verifier
 from registry.errors import InvalidDocuments, InvalidRequest, NotFound
 from registry.load import load
 from registry.messages import choices, suggest
-from registry.model import KINDS, to_builtins
+from registry.model import KINDS, SLUG_PATTERN, to_builtins
 from registry.service.live import Live, View
 from registry.service.writes import Outcome, Request, write
 from registry.store import Entry, Proof, Store, StoredDocument
@@ -74,7 +75,11 @@ class Registry:
             raise NotFound(f"no kind '{kind}'; the kinds are {', '.join(KINDS)}")
         if alliance in self._live.revisions:
             self._live.allow(principal, "write", alliance)
-        elif not principal.may("write", alliance) or principal.role == "partner":
+        elif (
+            not principal.may("write", alliance)
+            or principal.role == "partner"
+            or not _is_name(alliance)  # no Alliance document can be named so
+        ):
             raise NotFound(f"no alliance '{alliance}'")
         return principal
 
@@ -93,8 +98,14 @@ class Registry:
         return self._live.revisions[alliance]
 
     def view(self, alliance: str) -> View:
-        """The alliance compiled at its current revision."""
+        """The alliance compiled at its current revision; compiling a large one takes
+        seconds, so call this off the event loop (`compiled` first, if it may be)."""
         return self._live.view(alliance)
+
+    def compiled(self, alliance: str) -> View | None:
+        """The alliance's view if it is compiled at its current revision already:
+        microseconds, fit for the event loop."""
+        return self._live.compiled(alliance)
 
     def documents(self, alliance: str, revision: int | None = None) -> list[StoredDocument]:
         return self._store.documents(alliance, revision)
@@ -102,7 +113,10 @@ class Registry:
     def document(
         self, alliance: str, kind: str, name: str, revision: int | None = None
     ) -> StoredDocument:
-        found = self._store.document(alliance, kind, name, revision)
+        # A kind or name no document can have is not looked up: the database may not
+        # even take it (PostgreSQL refuses a NUL in text).
+        known = kind in KINDS and _is_name(name)
+        found = self._store.document(alliance, kind, name, revision) if known else None
         if found is None:
             at = f" at revision {revision}" if revision else ""
             raise NotFound(f"no document {kind}/{name} in alliance '{alliance}'{at}")
@@ -233,3 +247,8 @@ class Registry:
 
     def tokens(self) -> list[TokenRow]:
         return self._store.tokens()
+
+
+def _is_name(name: str) -> bool:
+    """Whether a document (or an alliance) may have this name, as the schema says."""
+    return re.search(SLUG_PATTERN, name) is not None

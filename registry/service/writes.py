@@ -6,6 +6,13 @@ they do not replace (every reference), then the change is planned against the
 current version. A write that adds error findings is refused with its plan unless
 forced. Only then is the new revision committed, with its change-log entry. Any
 refusal leaves the database as it was.
+
+The checks and the plan run on a snapshot of the alliance read without any lock,
+so one request's cost never holds up another's write. The write lock is taken for
+the commit alone: if the alliance's revision (or an ETag a precondition names) has
+moved since the snapshot, the checks run again on the new state, up to ATTEMPTS
+times; an alliance changing faster than that is `Unavailable` (503, Retry-After).
+So every commit is still decided on the latest committed state.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from registry.errors import (
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
+    Unavailable,
 )
 from registry.load import (
     Documents,
@@ -40,6 +48,11 @@ from registry.plan import Plan, plan
 from registry.references import Located
 from registry.rules import audit
 from registry.store.repository import Store, StoredDocument, Write
+
+# Times a write is checked and planned before it gives up on an alliance whose
+# revision keeps moving under it; a write that lands waits for no other's checks.
+ATTEMPTS = 3
+RETRY_AFTER_SECONDS = 1
 
 
 def invalid(errors: Sequence[LocatedError]) -> InvalidDocuments:
@@ -120,52 +133,101 @@ def write(
         if not may_write(kind, name):
             raise Forbidden(f"this token may not delete {ref}")
     as_of = request.as_of or dt.datetime.now(dt.UTC).date()
-    with store.writing(request.alliance) as draft:
-        # Documents failing their own checks go on to the reference checks, so the 422
-        # lists every error at once (as `registry validate` does).
-        if not result.errors:
-            _check_preconditions(request, draft.revision, draft.documents, sent.located)
-        writes = _writes(request, draft.documents, sent.located)
-        stored = read_stored(
-            ((f"{d.ref}.json", d.body) for d in draft.documents.values()), LoadResult()
-        )
-        old = _bundle(stored, request.alliance)
-        # Every sent document replaces its stored version, changed or not.
-        replaced = {w.kind + "/" + w.name for w in writes} | {i.document.ref for i in sent.located}
-        kept = Documents(
-            [i for i in stored.located if i.document.ref not in replaced],
-            [],
-            stored.parsed_files,
-        )
-        after = bundle_documents(kept + sent, result)
-        if result.errors:
-            raise invalid(result.errors)
-        new = after.bundles.get(request.alliance)
-        change = _plan(old, new, as_of, request.alliance)
-        results = _results(draft.documents, writes, request.deletes, sent.located)
-        forced = change is not None and change.adds_errors()
-        if forced and not request.force:
-            assert change is not None
-            raise AddsErrors(change)
-        if request.dry_run or not writes:
+    for _ in range(ATTEMPTS):
+        snapshot = store.snapshot(request.alliance)
+        revision, stored = snapshot if snapshot is not None else (0, [])
+        current = {d.ref: d for d in stored}
+        decided = _decide(request, revision, current, sent, result, as_of=as_of)
+        if request.dry_run or not decided.writes:
             return Outcome(
                 alliance=request.alliance,
-                revision=draft.revision,
+                revision=revision,
                 applied=False,
-                documents=results,
-                plan=change,
+                documents=decided.results,
+                plan=decided.plan,
             )
-        revision, etags = draft.commit(writes, actor, action, forced)
-    for r in results:
-        r.etag = etags.get(r.ref, r.etag)
-    return Outcome(
-        alliance=request.alliance,
-        revision=revision,
-        applied=True,
-        forced=forced,
-        documents=results,
-        plan=change,
+        guarded = _guarded(request)
+        with store.writing(request.alliance) as draft:
+            if draft.revision != revision or draft.etags(guarded) != {
+                ref: current[ref].etag for ref in guarded if ref in current
+            }:
+                continue  # written meanwhile: decide again on what is there now
+            landed, etags = draft.commit(decided.writes, actor, action, decided.forced, current)
+        for r in decided.results:
+            r.etag = etags.get(r.ref, r.etag)
+        return Outcome(
+            alliance=request.alliance,
+            revision=landed,
+            applied=True,
+            forced=decided.forced,
+            documents=decided.results,
+            plan=decided.plan,
+        )
+    raise Unavailable(
+        f"alliance '{request.alliance}' changed {ATTEMPTS} times while this write was "
+        "being checked; nothing was written: send it again",
+        retry_after=RETRY_AFTER_SECONDS,
     )
+
+
+@dataclass
+class _Decision:
+    """What a write would do to one revision of the alliance."""
+
+    writes: list[Write]
+    results: list[DocumentResult]
+    plan: Plan | None
+    forced: bool
+
+
+def _decide(
+    request: Request,
+    revision: int,
+    current: dict[str, StoredDocument],
+    sent: Documents,
+    checked: LoadResult,
+    *,
+    as_of: dt.date,
+) -> _Decision:
+    """Check the sent documents with the stored ones they do not replace, and plan
+    the change; raise the refusal if there is one. `checked` holds the sent
+    documents' own errors and is left as it is."""
+    result = LoadResult(
+        errors=list(checked.errors),
+        files=checked.files,
+        documents=checked.documents,
+        document_lines=dict(checked.document_lines),
+    )
+    # Documents failing their own checks go on to the reference checks, so the 422
+    # lists every error at once (as `registry validate` does).
+    if not result.errors:
+        _check_preconditions(request, revision, current, sent.located)
+    writes = _writes(request, current, sent.located)
+    stored = read_stored(((f"{d.ref}.json", d.body) for d in current.values()), LoadResult())
+    old = _bundle(stored, request.alliance)
+    # Every sent document replaces its stored version, changed or not.
+    replaced = {w.kind + "/" + w.name for w in writes} | {i.document.ref for i in sent.located}
+    kept = Documents(
+        [i for i in stored.located if i.document.ref not in replaced],
+        [],
+        stored.parsed_files,
+    )
+    after = bundle_documents(kept + sent, result)
+    if result.errors:
+        raise invalid(result.errors)
+    new = after.bundles.get(request.alliance)
+    change = _plan(old, new, as_of, request.alliance)
+    results = _results(current, writes, request.deletes, sent.located)
+    forced = change is not None and change.adds_errors()
+    if forced and not request.force:
+        assert change is not None
+        raise AddsErrors(change)
+    return _Decision(writes, results, change, forced)
+
+
+def _guarded(request: Request) -> set[str]:
+    """The documents whose ETags the request's preconditions name."""
+    return set(request.guarded) | set(request.preconditions) | set(request.deletes)
 
 
 def canonical(item: Located) -> str:

@@ -1,6 +1,6 @@
 """Storage: sqlmodel tables, the repository, and the hash-chained change log."""
 
-from registry.store.database import DatabaseError
+from registry.store.database import Busy, DatabaseError
 from registry.store.repository import (
     CannotSign,
     Draft,
@@ -12,6 +12,7 @@ from registry.store.repository import (
 )
 
 __all__ = [
+    "Busy",
     "CannotSign",
     "DatabaseError",
     "Draft",

@@ -1,7 +1,9 @@
 """Engines for SQLite (the embedded default) and PostgreSQL, and the schema's migrations.
 
 SQLite runs in WAL mode so readers never wait for the writer, with a busy timeout
-so concurrent writers queue instead of failing. PostgreSQL URLs use psycopg 3.
+so concurrent writers queue instead of failing; PostgreSQL write transactions set the
+same bound as their lock timeout. A write still waiting when it runs out is `Busy`
+(503 with Retry-After at the API), never a crash. PostgreSQL URLs use psycopg 3.
 
 The schema is alembic's: the revisions in `migrations/versions/` create it and change
 it, run by `prepare` on the store's own connection (no alembic.ini at run time).
@@ -21,12 +23,22 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import create_engine
 
 from registry.errors import Unavailable
 from registry.store.tables import SCHEMA_VERSION
 
-BUSY_TIMEOUT_MS = 30_000
+# How long a write waits for another one's lock. A write holds the lock only while it
+# commits what it checked beforehand (milliseconds; a few seconds for the largest
+# alliance), so a longer wait means something holds it that should not: say so.
+BUSY_TIMEOUT_MS = 5_000
+RETRY_AFTER_SECONDS = 2
+# How long a process starting waits for another one's upgrade (a migration may take a
+# while on a large database): SQLite's busy timeout, for that one transaction.
+UPGRADE_WAIT_MS = 120_000
+# PostgreSQL's SQLSTATE for a lock not obtained within lock_timeout.
+LOCK_NOT_AVAILABLE = "55P03"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The revision that is the schema of the releases before migrations: a database they
 # made is stamped with it, then upgraded.
@@ -39,6 +51,33 @@ _running = threading.Lock()
 
 class DatabaseError(Unavailable):
     """A database the registry cannot use: unreachable, or of a newer schema."""
+
+
+class Busy(Unavailable):
+    """A write waited longer than BUSY_TIMEOUT_MS for another one's lock; nothing of
+    it was written."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"the database is busy: another write held its lock for over "
+            f"{BUSY_TIMEOUT_MS / 1000:g} s; nothing was written: try again shortly",
+            retry_after=RETRY_AFTER_SECONDS,
+        )
+
+
+def is_lock_wait(error: OperationalError) -> bool:
+    """Whether the driver gave up waiting for a lock (SQLite's busy timeout,
+    PostgreSQL's lock_timeout)."""
+    if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+        return True
+    return "database is locked" in str(error.orig)
+
+
+def bound_lock_waits(connection: Connection) -> None:
+    """Make a write transaction give up waiting for a lock after BUSY_TIMEOUT_MS
+    (SQLite has it from its connection's busy timeout)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {BUSY_TIMEOUT_MS}")
 
 
 @dataclass(frozen=True)
@@ -108,14 +147,17 @@ def prepare(engine: Engine) -> Upgrade:
     if found == head():
         return Upgrade(found, found)
     with _running, engine.connect() as connection:
-        _lock(connection)
-        found, adopted = _found(connection)  # again: another process may have upgraded it
-        if adopted:
-            _adopt(connection)
-            found = BEFORE_MIGRATIONS
-        if found != head():
-            command.upgrade(_config(connection), "head")
-        connection.commit()
+        try:
+            _lock(connection)
+            found, adopted = _found(connection)  # again: another process may have upgraded it
+            if adopted:
+                _adopt(connection)
+                found = BEFORE_MIGRATIONS
+            if found != head():
+                command.upgrade(_config(connection), "head")
+            connection.commit()
+        finally:
+            _unlock(connection)
     return Upgrade(found, head(), adopted)
 
 
@@ -165,8 +207,16 @@ def _lock(connection: Connection) -> None:
     on the same database wait for; the commit releases it."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK})
-    else:  # SQLite: the write lock, taken now; another holder is waited for (busy timeout)
+    else:  # SQLite: the write lock, taken now; another process upgrading is waited for
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {UPGRADE_WAIT_MS}")
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _unlock(connection: Connection) -> None:
+    """Give the connection back to the pool with the writes' busy timeout."""
+    if connection.dialect.name == "sqlite":
+        connection.rollback()
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def _adopt(connection: Connection) -> None:

@@ -1,9 +1,17 @@
 """Reads and writes of the registry database.
 
 A write happens inside `Store.writing(alliance)`: the transaction first bumps the
-registry generation (taking the write lock on both databases), then reads the
-alliance as it stands, so whatever the caller decides is decided on the latest
-committed state. Leaving the block without `Draft.commit` rolls everything back.
+alliances' generation (taking the write lock on both databases), then reads the
+alliance's revision as it stands. The caller has checked and planned its change
+beforehand, on `snapshot`, and commits only if that revision has not moved since:
+the lock is held for the commit, not for the checks. Leaving the block without
+`Draft.commit` rolls everything back.
+
+Two counters tell every process what changed: row 1 of `registry_state` counts
+alliance writes, row 2 (made by the first token written) token writes. They are
+separate rows, so on PostgreSQL token administration never waits for an alliance
+write's row lock (on SQLite both share the file's one write lock, held only while
+a write commits). `generation()` reads their sum in one query.
 
 Given a signing key, the store signs a checkpoint of the chain in the transaction of
 every entry it appends (an alliance's change log, or the token log): an entry never
@@ -15,13 +23,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 import msgspec
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, text, tuple_, update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from registry.access import Principal, Role, digest, new_secret
@@ -48,8 +57,17 @@ from registry.store.chain import (
     verify,
     verify_tokens,
 )
-from registry.store.database import connect, is_sqlite, normalise_url, prepare
+from registry.store.database import (
+    Busy,
+    bound_lock_waits,
+    connect,
+    is_lock_wait,
+    is_sqlite,
+    normalise_url,
+    prepare,
+)
 from registry.store.tables import (
+    SCHEMA_VERSION,
     AllianceRow,
     ChangeRow,
     CheckpointRow,
@@ -60,6 +78,11 @@ from registry.store.tables import (
 )
 
 log = logging.getLogger("registry.store")
+
+# The rows of `registry_state` whose generation counts writes: alliance writes, token
+# writes. Row 1 is also the one the releases before migrations read and bump.
+ALLIANCE_COUNTER = 1
+TOKEN_COUNTER = 2
 
 
 @dataclass(frozen=True)
@@ -154,8 +177,10 @@ class Store:
     # -- the cheap check every API request makes -------------------------------
 
     def generation(self) -> int:
-        """The registry generation, read through one driver cursor kept for this: a
-        request pays some 5 to 10 us on SQLite, not an ORM session (about 150 us)."""
+        """The registry generation, which grows with every committed write of any kind
+        (the alliances' and the tokens' counters added up), read through one driver
+        cursor kept for this: a request pays some 5 to 10 us on SQLite, not an ORM
+        session (about 150 us)."""
         with self._probe_lock:
             if self._probe is None:
                 self._probe = self.engine.raw_connection()
@@ -163,13 +188,13 @@ class Store:
                     self._probe.driver_connection.autocommit = True
                 self._probe_cursor = self._probe.driver_connection.cursor()
             try:
-                self._probe_cursor.execute("SELECT generation FROM registry_state WHERE id = 1")
+                self._probe_cursor.execute("SELECT sum(generation) FROM registry_state")
                 row = self._probe_cursor.fetchone()
             except Exception:
                 self._probe.invalidate()  # a dropped connection: take a new one next time
                 self._probe = self._probe_cursor = None
                 raise
-        return int(row[0]) if row else 0
+        return int(row[0]) if row and row[0] is not None else 0
 
     # -- reads -----------------------------------------------------------------
 
@@ -260,11 +285,23 @@ class Store:
 
     @contextmanager
     def writing(self, alliance: str) -> Iterator[Draft]:
-        with Session(self.engine) as session:
-            _bump(session)
+        """One write transaction, holding the alliances' write lock: the alliance as
+        the latest commit left it. Waiting too long for the lock is `Busy`."""
+        with self._write_session() as session:
+            _bump(session, ALLIANCE_COUNTER)
             row = session.get(AllianceRow, alliance)
-            documents = _current(session, alliance) if row is not None else []
-            yield Draft(session, alliance, row, documents, self._seal)
+            yield Draft(session, alliance, row, self._seal)
+
+    @contextmanager
+    def _write_session(self) -> Iterator[Session]:
+        try:
+            with Session(self.engine) as session:
+                bound_lock_waits(session.connection())
+                yield session
+        except OperationalError as error:
+            if is_lock_wait(error):
+                raise Busy from None
+            raise
 
     # -- tokens ----------------------------------------------------------------
 
@@ -277,8 +314,8 @@ class Store:
         actor: str = "command line",
     ) -> tuple[int, str]:
         secret = new_secret()
-        with Session(self.engine) as session:
-            _bump(session)
+        with self._write_session() as session:
+            _bump(session, TOKEN_COUNTER)
             row = TokenRow(
                 hash=digest(secret),
                 role=role,
@@ -295,8 +332,8 @@ class Store:
             return row.id, secret
 
     def revoke_token(self, token_id: int, actor: str = "command line") -> bool:
-        with Session(self.engine) as session:
-            _bump(session)
+        with self._write_session() as session:
+            _bump(session, TOKEN_COUNTER)
             row = session.get(TokenRow, token_id)
             if row is None or row.revoked is not None:
                 return False
@@ -494,25 +531,52 @@ class Draft:
     """An alliance inside a write transaction, as the latest commit left it."""
 
     def __init__(
-        self,
-        session: Session,
-        alliance: str,
-        row: AllianceRow | None,
-        documents: list[StoredDocument],
-        seal: Seal,
+        self, session: Session, alliance: str, row: AllianceRow | None, seal: Seal
     ) -> None:
         self._session = session
         self._seal = seal
         self.alliance = alliance
         self._row = row
         self.revision = row.revision if row is not None else 0
-        self.documents = {d.ref: d for d in documents}
+        self._documents: dict[str, StoredDocument] | None = None
+
+    @property
+    def documents(self) -> dict[str, StoredDocument]:
+        """Every current document, by ref; read only when asked (the write path read
+        them before it took the lock, and does not ask)."""
+        if self._documents is None:
+            found = _current(self._session, self.alliance) if self._row is not None else []
+            self._documents = {d.ref: d for d in found}
+        return self._documents
+
+    def etags(self, refs: Collection[str]) -> dict[str, str]:
+        """The current ETag of each of these documents (Kind/name) that exists."""
+        if not refs or self._row is None:
+            return {}
+        keys = [tuple(ref.split("/", 1)) for ref in refs]
+        rows = self._session.exec(
+            select(DocumentRow.kind, DocumentRow.name, DocumentRow.etag).where(
+                DocumentRow.alliance == self.alliance,
+                col(DocumentRow.current),
+                ~col(DocumentRow.deleted),
+                tuple_(col(DocumentRow.kind), col(DocumentRow.name)).in_(keys),
+            )
+        ).all()
+        return {f"{kind}/{name}": etag for kind, name, etag in rows if etag is not None}
 
     def commit(
-        self, writes: Sequence[Write], actor: str, action: str, forced: bool = False
+        self,
+        writes: Sequence[Write],
+        actor: str,
+        action: str,
+        forced: bool = False,
+        before: Mapping[str, StoredDocument] | None = None,
     ) -> tuple[int, dict[str, str | None]]:
         """Write the documents as one new revision with its change-log entry. Returns
-        the revision and each written document's new ETag (None when deleted)."""
+        the revision and each written document's new ETag (None when deleted).
+        `before` is the current documents, when the caller has read them at this
+        revision already."""
+        known = self.documents if before is None else before
         session, revision = self._session, self.revision + 1
         row = self._row
         if row is None:
@@ -521,7 +585,7 @@ class Draft:
         changes, etags = [], {}
         for write in writes:
             ref = f"{write.kind}/{write.name}"
-            before = self.documents.get(ref)
+            was_stored = known.get(ref)
             after = None if write.body is None else body_digest(write.body)
             session.exec(
                 update(DocumentRow)
@@ -546,7 +610,7 @@ class Draft:
                     api_version=API_VERSION,
                 )
             )
-            was = None if before is None else body_digest(before.body)
+            was = None if was_stored is None else body_digest(was_stored.body)
             changes.append(DocumentChange(ref, was, after))
             etags[ref] = None if after is None else etag(after)
         entry = ChangeRow(
@@ -591,12 +655,25 @@ def _hash_at(session: Session, chain: str, revision: int) -> str | None:
     ).first()
 
 
-def _bump(session: Session) -> None:
-    session.exec(
-        update(RegistryState)
-        .where(col(RegistryState.id) == 1)
-        .values(generation=RegistryState.generation + 1)
-    )
+# The tokens' counter row is made by the first token write (a new database has row 1
+# only, as the releases before migrations made it); its schema_version is row 1's.
+_BUMP_TOKENS = text(
+    "INSERT INTO registry_state (id, schema_version, generation) VALUES (:id, :version, 1) "
+    "ON CONFLICT (id) DO UPDATE SET generation = registry_state.generation + 1"
+)
+
+
+def _bump(session: Session, counter: int) -> None:
+    """Count a write on its counter row, whose row lock (PostgreSQL) or the write
+    lock it takes (SQLite) serialises the writers of that counter until commit."""
+    if counter == ALLIANCE_COUNTER:
+        session.exec(
+            update(RegistryState)
+            .where(col(RegistryState.id) == ALLIANCE_COUNTER)
+            .values(generation=RegistryState.generation + 1)
+        )
+    else:
+        session.connection().execute(_BUMP_TOKENS, {"id": counter, "version": SCHEMA_VERSION})
 
 
 def _current(session: Session, alliance: str) -> list[StoredDocument]:

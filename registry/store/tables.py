@@ -20,9 +20,11 @@ MAX_REVISION = 2**31 - 1
 
 
 class RegistryState(SQLModel, table=True):
-    """One row. `generation` grows with every committed write of any kind, so a
-    worker learns whether anything changed with one tiny read; writers update it
-    first, which also serialises them."""
+    """Row 1 (its `schema_version` is the one the releases before migrations check):
+    `generation` grows with every committed alliance write, whose transaction updates
+    it first, which also serialises alliance writers. Row 2, made by the first token
+    write, counts token writes the same way, apart, so neither waits for the other's
+    row lock. A worker learns whether anything changed by reading their sum."""
 
     __tablename__ = "registry_state"
     id: int = Field(default=1, primary_key=True)

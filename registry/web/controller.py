@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import anyio.to_thread
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import CacheControlHeader
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, QueryParameter
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
@@ -87,12 +87,23 @@ def static_files() -> Router:
         name="ui-static",
         include_in_schema=False,
         cache_control=CacheControlHeader(max_age=300),
+        before_request=_no_control_characters,
     )
 
 
 # The page's own query parameters; any other one names a dimension to fix
 # (`?channel=web`), so a dimension of one of these names cannot be fixed by URL.
 PAGE_PARAMETERS = ("asOf", "cols", "expand", "log")
+
+
+async def _no_control_characters(request: Request[Any, Any, Any]) -> None:
+    """No file name holds a NUL or another control character; the file system would
+    refuse to look one up (a crash), so say there is no such file before it is asked."""
+    name = request.url.path.removeprefix("/ui/static/")
+    if any(ord(char) < 32 or ord(char) == 127 for char in name):
+        raise NotFoundException(
+            f"no file {name!r} in /ui/static (no file name holds a control character)"
+        )
 
 
 @dataclass(frozen=True)
@@ -138,9 +149,14 @@ class Links:
 
 
 def _page(
-    name: str, context: dict[str, Any], status: int = 200, cookie_gone: bool = False
+    name: str,
+    context: dict[str, Any],
+    status: int = 200,
+    cookie_gone: bool = False,
+    retry_after: int | None = None,
 ) -> Template:
-    response = Template(name, context=context, status_code=status, headers=HEADERS)
+    headers = HEADERS if retry_after is None else {**HEADERS, "Retry-After": str(retry_after)}
+    response = Template(name, context=context, status_code=status, headers=headers)
     if cookie_gone:
         response.delete_cookie(COOKIE, path="/ui")
     return response
@@ -248,6 +264,7 @@ def on_ui_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
             "who": None,
         },
         status,
+        retry_after=exc.retry_after if isinstance(exc, Unavailable) else None,
     )
 
 
