@@ -531,7 +531,8 @@ def test_d_a_token_made_admin_with_a_forged_log_entry(
     path = saved(seeded, tmp_path, None)
     execute(seeded, "UPDATE tokens SET role = 'admin', alliance = NULL WHERE id = 3")
     with Session(seeded.engine) as session:
-        state, row = session.get(RegistryState, 1), session.get(TokenRow, 3)
+        # The token log's head: on the tokens' counter row, once tokens were written.
+        state, row = session.get(RegistryState, 2), session.get(TokenRow, 3)
         assert state is not None and row is not None
         entry = TokenChangeRow(
             revision=state.tokens_revision + 1, at="2026-11-22T10:00:00.000+00:00",

@@ -36,7 +36,7 @@ from tests.apitools import (
     problem,
     tables,
 )
-from tests.conftest import MINIMAL, bearer, seed, write_files
+from tests.conftest import MINIMAL, SIGNER, bearer, seed, write_files
 from tests.live import registry_command
 
 Client = TestClient[Litestar]
@@ -334,7 +334,7 @@ def test_a_lock_held_too_long_is_503_with_retry_after(
     lock_held: Callable[[], None],
 ) -> None:
     before = tables(seeded)
-    store = Store(database_url)  # its connections wait 0.3 s at most
+    store = Store(database_url, SIGNER)  # its connections wait 0.3 s at most
     try:
         with TestClient(create_app(Settings(database_url=database_url), store)) as client:
             fastnet = seeded.document(ALLIANCE, "Partner", "fastnet")

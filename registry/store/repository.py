@@ -67,7 +67,6 @@ from registry.store.database import (
     prepare,
 )
 from registry.store.tables import (
-    SCHEMA_VERSION,
     AllianceRow,
     ChangeRow,
     CheckpointRow,
@@ -377,15 +376,14 @@ class Store:
     def verify_tokens(self) -> list[str]:
         """The token log's problems, and every token row's that is not as logged."""
         with Session(self.engine) as session:
-            state = session.get(RegistryState, 1)
-            assert state is not None
+            state = _token_state(session)
             entries = session.exec(select(TokenChangeRow).order_by(col(TokenChangeRow.seq))).all()
             rows = session.exec(select(TokenRow).order_by(col(TokenRow.id))).all()
             return verify_tokens(state.tokens_revision, state.tokens_head, entries, rows)
 
     def _log_token(self, session: Session, row: TokenRow, actor: str, action: str) -> None:
-        state = session.get(RegistryState, 1)
-        assert state is not None and row.id is not None
+        state = _token_state(session)
+        assert row.id is not None
         entry = TokenChangeRow(
             revision=state.tokens_revision + 1,
             at=now(),
@@ -465,8 +463,7 @@ class Store:
         chain = TOKENS if alliance is None else alliance_chain(alliance)
         with Session(self.engine) as session:
             if alliance is None:
-                state = session.get(RegistryState, 1)
-                revision = state.tokens_revision if state is not None else 0
+                revision = _token_state(session).tokens_revision
             else:
                 row = session.get(AllianceRow, alliance)
                 if row is None:
@@ -656,11 +653,24 @@ def _hash_at(session: Session, chain: str, revision: int) -> str | None:
 
 
 # The tokens' counter row is made by the first token write (a new database has row 1
-# only, as the releases before migrations made it); its schema_version is row 1's.
+# only, as the releases before migrations made it), from row 1: its schema_version,
+# and the token log's head as migration 0003 left it there. From then on the token
+# log's head lives on this row, so a token write never touches row 1, which an
+# alliance write holds locked.
 _BUMP_TOKENS = text(
-    "INSERT INTO registry_state (id, schema_version, generation) VALUES (:id, :version, 1) "
+    "INSERT INTO registry_state (id, schema_version, generation, tokens_revision, tokens_head) "
+    "SELECT :id, schema_version, 1, tokens_revision, tokens_head FROM registry_state "
+    "WHERE id = 1 "
     "ON CONFLICT (id) DO UPDATE SET generation = registry_state.generation + 1"
 )
+
+
+def _token_state(session: Session) -> RegistryState:
+    """The row holding the token log's head: the tokens' counter row once a token has
+    been written by this release, row 1 before."""
+    state = session.get(RegistryState, TOKEN_COUNTER) or session.get(RegistryState, 1)
+    assert state is not None
+    return state
 
 
 def _bump(session: Session, counter: int) -> None:
@@ -673,7 +683,7 @@ def _bump(session: Session, counter: int) -> None:
             .values(generation=RegistryState.generation + 1)
         )
     else:
-        session.connection().execute(_BUMP_TOKENS, {"id": counter, "version": SCHEMA_VERSION})
+        session.connection().execute(_BUMP_TOKENS, {"id": counter})
 
 
 def _current(session: Session, alliance: str) -> list[StoredDocument]:
