@@ -323,6 +323,29 @@ def test_403_roles(client: Client, tokens: dict[str, str], seeded: Store, unchan
         problem(response, 403, detail)
 
 
+def test_403_comes_before_the_documents_are_judged(
+    client: Client, tokens: dict[str, str], seeded: Store, unchanged: None
+) -> None:
+    """A partner sending a Contract it may not write learns nothing of what is wrong
+    with it: an unknown field and a bad date are not reported, the refusal is."""
+    broken = FASTNET_NARROWED.replace("spec:\n", "spec:\n  colour: blue\n", 1).replace(
+        "2026-01-01", "2026-12-32"
+    )
+    assert "colour: blue" in broken and "2026-12-32" in broken
+    contract = etag_of(seeded, "Contract", "fastnet-internet")
+    partner = bearer(tokens["partner"])
+    for response in (
+        client.put(
+            f"{A}/documents/Contract/fastnet-internet",
+            headers={**partner, **YAML, "If-Match": contract},
+            content=broken,
+        ),
+        client.post(f"{A}/apply", headers={**partner, **YAML}, content=broken),
+        client.post(f"{A}/plan", headers={**partner, **YAML}, content=broken),
+    ):
+        problem(response, 403, "this token may not write Contract/fastnet-internet")
+
+
 def test_a_partner_edits_its_own_partner_document(
     client: Client, tokens: dict[str, str], seeded: Store
 ) -> None:

@@ -112,6 +112,23 @@ def alliance_etag(revision: int) -> str:
     return f'"r{revision}"'
 
 
+def _check_permission(
+    request: Request, sent: Documents, may_write: Callable[[str, str], bool]
+) -> None:
+    """Forbidden before any finding about the documents: a token learns nothing of a
+    document it may not write, not even what is wrong with it. A document that failed
+    its own checks is judged by the kind and name its envelope gives."""
+    named = [(i.document.kind, i.document.name) for i in sent.located]
+    named += [(u.kind, u.name) for u in sent.unchecked if u.kind and u.name]
+    for kind, name in named:
+        if not may_write(kind, name):
+            raise Forbidden(f"this token may not write {kind}/{name}")
+    for ref in request.deletes:
+        kind, _, name = ref.partition("/")
+        if not may_write(kind, name):
+            raise Forbidden(f"this token may not delete {ref}")
+
+
 def write(
     store: Store,
     request: Request,
@@ -122,16 +139,10 @@ def write(
     """Check, plan and (unless refused or a dry run) commit one write."""
     result = LoadResult(files=len(request.texts))
     sent = read_documents(request.texts, result)
+    _check_permission(request, sent, may_write)
     misplaced = _misplaced(request, sent.located)
     if misplaced:
         raise invalid(result.errors + misplaced)
-    for item in sent.located:
-        if not may_write(item.document.kind, item.document.name):
-            raise Forbidden(f"this token may not write {item.document.ref}")
-    for ref in request.deletes:
-        kind, _, name = ref.partition("/")
-        if not may_write(kind, name):
-            raise Forbidden(f"this token may not delete {ref}")
     as_of = request.as_of or dt.datetime.now(dt.UTC).date()
     for _ in range(ATTEMPTS):
         snapshot = store.snapshot(request.alliance)
