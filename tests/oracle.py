@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from registry.bundle import Bundle
-from registry.model import Claim, Contract
+from registry.model import Claim, Contract, FaceAuthority
 
 Cell = tuple[str, ...]  # one leaf per dimension, in the alliance's dimension order
 Where = Mapping[str, Sequence[str]]
@@ -194,6 +194,29 @@ class Oracle:
                     fired.setdefault(rule, {})[cell] = label
         return Audit(fired, owned, waived, used)
 
+    # -- §3: face-authority, read cell by cell --------------------------------------
+
+    def owes_face_authority(self, contract: Contract) -> bool:
+        """Accountable for a cell whose face is not its partner (a face gap counts)."""
+        return any(
+            any(self.claims(a, cell) for a in contract.spec.accountable)
+            and contract.spec.partner not in self.face(cell)
+            for cell in self.cells
+        )
+
+    def face_authority(self, as_of: dt.date) -> set[str]:
+        """The contracts face-authority names: in force on `as_of` or later, owing the
+        face `faceAuthority` and granting less."""
+        required = self.bundle.alliance.spec.face_authority
+        return {
+            c.ref
+            for c in self.bundle.contracts
+            if required is not None
+            and current(c, as_of)
+            and short(required, c.spec.grants_face)
+            and self.owes_face_authority(c)
+        }
+
     # -- §5: owner resolution ----------------------------------------------------
 
     def status(self, cells: set[Cell], day: dt.date) -> tuple[str, frozenset[str]]:
@@ -229,3 +252,28 @@ def active(contract: Contract, day: dt.date) -> bool:
         return True
     start, end = effective.from_, effective.until
     return (start is None or start <= day) and (end is None or day < end)
+
+
+def current(contract: Contract, as_of: dt.date) -> bool:
+    """In force on `as_of` or later."""
+    effective = contract.spec.effective
+    return effective is None or effective.until is None or as_of < effective.until
+
+
+def short(required: FaceAuthority, granted: FaceAuthority | None) -> bool:
+    """Whether `granted` gives the face less than `required`."""
+    have = granted or FaceAuthority()
+    need_time, time = required.compel_response_within, have.compel_response_within
+    need_credit, credit = required.credit_up_to, have.credit_up_to
+    return (
+        (need_time is not None and (time is None or time > need_time))
+        or (
+            need_credit is not None
+            and (
+                credit is None
+                or credit.currency != need_credit.currency
+                or credit.amount < need_credit.amount
+            )
+        )
+        or (required.dispatch and not have.dispatch)
+    )

@@ -50,6 +50,19 @@ AS_OF = [D(2026, 11, 15), D(2026, 12, 1), D(2027, 1, 1), D(2027, 1, 30), D(2027,
 # P30D from 2026-11-01 reaches 2026-12-01 exactly; P1DT12H and PT12H reach no further day.
 HORIZONS = ["P90D", "P30D", "P29D", "P31D", "P61D", "P2W", "P1DT12H", "PT12H", "P1D"]
 SEVERITIES = ["error", "warning", "info", "off"]
+# What an alliance may require of the face's powers, and what contracts grant it:
+# enough, too slow, too little credit or in another currency, no dispatch.
+FACE_AUTHORITY = {"compelResponseWithin": "PT4H", "creditUpTo": {"amount": 50, "currency": "EUR"}}
+GRANTS = [
+    {
+        "compelResponseWithin": "PT2H",
+        "creditUpTo": {"amount": 50, "currency": "EUR"},
+        "dispatch": True,
+    },
+    {"compelResponseWithin": "PT8H", "creditUpTo": {"amount": 50, "currency": "EUR"}},
+    {"compelResponseWithin": "PT4H", "creditUpTo": {"amount": 20, "currency": "EUR"}},
+    {"compelResponseWithin": "PT4H", "creditUpTo": {"amount": 90, "currency": "GBP"}},
+]
 DIMENSIONS = ["category", "region", "channel"]
 
 
@@ -157,6 +170,9 @@ def contract_specs(
         handoff = {"endpoint": "tickets", "mode": mode}
         spec["handoffs"].append({**handoff, **({"where": where} if where else {})})
     spec["escalation"] = "standard"
+    grants = draw(st.sampled_from([None, *GRANTS]))
+    if grants is not None:
+        spec["grantsFace"] = grants
     return spec
 
 
@@ -225,6 +241,8 @@ def cases(draw: st.DrawFn, scale: int = 1) -> Case:
         "customerFace": faces,
         "escalationChains": {"standard": chain},
     }
+    if draw(st.booleans()):
+        alliance_spec["faceAuthority"] = {**FACE_AUTHORITY, "dispatch": draw(st.booleans())}
     documents = []
     if draw(st.booleans()):
         documents.append(doc("PolicySet", "tuned", draw(policies())))
@@ -367,6 +385,8 @@ def compare_audit(bundle: Bundle, as_of: dt.date) -> None:
             check_documents(oracle, finding, as_of)
     check_merged(oracle, report.findings)
     check_waivers(bundle, report, as_of, want.used_waivers)
+    named = [d for f in report.findings if f.rule == "face-authority" for d in f.documents]
+    assert sorted(named) == sorted(oracle.face_authority(as_of)), "face-authority"
     summary = report.summary
     assert summary.cells == len(oracle.cells)
     assert summary.owned == want.owned

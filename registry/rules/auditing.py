@@ -204,7 +204,7 @@ def _cell_finding(
 
 def _document_findings(bundle: Bundle, as_of: dt.date, used_waivers: set[int]) -> list[Finding]:
     severities = bundle.policy.severities
-    context = Context(bundle, as_of, frozenset(used_waivers), frozenset(bundle.face_partners()))
+    context = Context(bundle, as_of, frozenset(used_waivers))
     on_contracts = [(r.id, r.check) for r in ON_CONTRACTS if severities[r.id] != "off"]
     on_waivers = [(r.id, r.check) for r in ON_WAIVERS if severities[r.id] != "off"]
     said: list[tuple[str, Said]] = []

@@ -85,7 +85,6 @@ class Context:
     bundle: Bundle
     as_of: dt.date
     used_waivers: frozenset[int]
-    faces: frozenset[str]  # the partners of the alliance's customer face
 
     def parameters(self, rule: str) -> Mapping[str, Duration]:
         """The rule's parameters under the alliance's policy."""
