@@ -121,18 +121,29 @@ class Oracle:
 
     # -- §3: which rules fire ----------------------------------------------------
 
-    def future_days(self, as_of: dt.date) -> list[dt.date]:
-        """The contract from/until days d with as_of < d and (d - as_of) <= horizon:
-        the only days inside the horizon on which an answer can change."""
+    def future_days(self, as_of: dt.date, start: dt.date | None = None) -> list[dt.date]:
+        """The contract from/until days d with as_of < d and (d - start) <= horizon
+        (`start` the audit's day, `as_of` by default): the only days inside the
+        horizon on which an answer can change."""
         horizon = self.bundle.policy.horizon
+        start = start or as_of
         days = set()
         for c in self.bundle.contracts:
             if c.spec.effective is not None:
                 days |= {c.spec.effective.from_, c.spec.effective.until} - {None}
-        return sorted(d for d in days if d is not None and as_of < d and d - as_of <= horizon)
+        return sorted(d for d in days if d is not None and as_of < d and d - start <= horizon)
 
     def raw(self, cell: Cell, as_of: dt.date) -> dict[str, Label]:
         """Every cell rule firing on the cell, before severities and waivers."""
+        out = self.on_day(cell, as_of, as_of)
+        forecast = self.forecast(cell, as_of)
+        if forecast is not None:
+            out["waiver-expiring"] = forecast[:2]
+        return out
+
+    def on_day(self, cell: Cell, as_of: dt.date, start: dt.date) -> dict[str, Label]:
+        """Every cell rule but the forecast firing on the cell as an audit of `as_of`
+        reads it, looking no further ahead than the horizon from `start`."""
         out: dict[str, Label] = {}
         owners = self.accountable(cell, as_of)
         face = self.face(cell)
@@ -144,7 +155,7 @@ class Oracle:
             out["face-gap"] = (frozenset(), None)
         if len(face) > 1:
             out["face-overlap"] = (face, None)
-        for day in self.future_days(as_of):
+        for day in self.future_days(as_of, start):
             later = self.accountable(cell, day)
             if owners and not later and "future-gap" not in out:
                 out["future-gap"] = (owners, day.isoformat())
@@ -167,6 +178,36 @@ class Oracle:
         if missing:
             out["handoff-missing"] = (missing, None)
         return out
+
+    def forecast(self, cell: Cell, as_of: dt.date) -> tuple[frozenset[str], str, set[str]] | None:
+        """waiver-expiring on the cell: the first day within the horizon on which a
+        waiver live on `as_of` and covering the cell expires and its rule fires there,
+        no waiver live that day silencing it. The partners that rule's findings name,
+        the day, and the waivers expiring so."""
+        horizon = self.bundle.policy.horizon
+        severities = self.bundle.policy.severities
+        expiring = [
+            w
+            for w in self.bundle.waivers
+            if as_of < w.spec.expires
+            and w.spec.expires - as_of <= horizon
+            and w.spec.rule != "waiver-expiring"
+            and self.covers(w.spec.where, cell)
+        ]
+        for day in sorted({w.spec.expires for w in expiring}):
+            then = self.on_day(cell, day, as_of)
+            partners: set[str] = set()
+            named = set()
+            for w in expiring:
+                rule = w.spec.rule
+                if w.spec.expires != day or rule not in then or severities[rule] == "off":
+                    continue
+                if not self.silencing(rule, cell, day):
+                    named.add(w.ref)
+                    partners |= then[rule][0]
+            if named:
+                return frozenset(partners), day.isoformat(), named
+        return None
 
     def silencing(self, rule: str, cell: Cell, as_of: dt.date) -> set[str]:
         """The live waivers of the rule whose region holds the cell."""

@@ -131,6 +131,41 @@ def test_fail_on_warning_and_waiver_expired(capsys: pytest.CaptureFixture[str]) 
     assert run(capsys, "audit", card, "--as-of", "2027-06-30")[0] == 0
 
 
+def test_a_waiver_expiring_within_the_horizon_is_forecast(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    roaming = str(REPO / "examples" / "roaming")
+    # 77 days before the VoLTE-Mexico waiver expires: the gap it silences is foretold,
+    # on the cells where coverage-gap will fire from its expiry on.
+    code, out, _ = run(capsys, "audit", roaming, "--as-of", "2027-07-15", "--format", "json")
+    (report,) = json.loads(out)
+    assert code == 0
+    assert report["findings"] == [
+        {
+            "rule": "waiver-expiring",
+            "severity": "warning",
+            "message": "waiver volte-mexico-not-launched expires on 2027-09-30; then "
+            "coverage-gap fires on 4 cells",
+            "partners": [],
+            "documents": ["Waiver/volte-mexico-not-launched"],
+            "region": {"category": ["volte"], "region": ["mexico"]},
+            "cells": 4,
+            "example": {"category": "volte", "region": "mexico", "channel": "hotline"},
+            "date": "2027-09-30",
+        }
+    ]
+    # On its expiry day and after, the gap itself.
+    for day in ("2027-09-30", "2027-10-01"):
+        code, out, _ = run(capsys, "audit", roaming, "--as-of", day, "--format", "json")
+        (report,) = json.loads(out)
+        assert code == 1
+        gap = next(f for f in report["findings"] if f["rule"] == "coverage-gap")
+        assert gap["region"] == {"category": ["volte"], "region": ["mexico"]}
+    # Beyond the horizon (P90D) the expiry is not forecast yet.
+    code, out, _ = run(capsys, "audit", roaming, "--as-of", "2027-07-01", "--format", "json")
+    assert (code, json.loads(out)[0]["findings"]) == (0, [])
+
+
 def test_owner_answers_and_statuses(capsys: pytest.CaptureFixture[str]) -> None:
     cell = ["--where", "category=outage", "--where", "region=north", "--where", "channel=web"]
     code, out, _ = run(capsys, "owner", TRIPLE, *cell, "--at", "2026-11-22", "--format", "json")

@@ -50,6 +50,7 @@ AS_OF = [D(2026, 11, 15), D(2026, 12, 1), D(2027, 1, 1), D(2027, 1, 30), D(2027,
 # P30D from 2026-11-01 reaches 2026-12-01 exactly; P1DT12H and PT12H reach no further day.
 HORIZONS = ["P90D", "P30D", "P29D", "P31D", "P61D", "P2W", "P1DT12H", "PT12H", "P1D"]
 SEVERITIES = ["error", "warning", "info", "off"]
+DATED = {"future-gap", "future-overlap", "waiver-expiring"}  # cell rules whose findings have a day
 # What an alliance may require of the face's powers, and what contracts grant it:
 # enough, too slow, too little credit or in another currency, no dispatch.
 FACE_AUTHORITY = {"compelResponseWithin": "PT4H", "creditUpTo": {"amount": 50, "currency": "EUR"}}
@@ -299,7 +300,7 @@ def engine_cells(oracle: Oracle, report: Report) -> dict[str, dict[Cell, Label]]
         assert finding.cells == len(cells), finding
         assert finding.example is not None and list(finding.example) == oracle.dims
         assert tuple(finding.example[d] for d in oracle.dims) in cells, finding
-        assert (finding.date is not None) == finding.rule.startswith("future-"), finding
+        assert (finding.date is not None) == (finding.rule in DATED), finding
         assert finding.partners == sorted(finding.partners)
         label = (frozenset(finding.partners), finding.date)
         mine = got.setdefault(finding.rule, {})
@@ -313,6 +314,12 @@ def check_documents(oracle: Oracle, finding: Finding, as_of: dt.date) -> None:
     that claim its cells on the day concerned."""
     if finding.rule in ("coverage-gap", "face-gap", "face-overlap"):
         assert finding.documents == [f"Alliance/{ALLIANCE}"], finding
+        return
+    if finding.rule == "waiver-expiring":
+        # The waivers expiring on its day whose rules fire then, on every cell of it.
+        for cell in finding_cells(oracle, finding):
+            forecast = oracle.forecast(cell, as_of)
+            assert forecast is not None and sorted(forecast[2]) == finding.documents, finding
         return
     if finding.rule == "gray-zone":
         return  # names the owners' contracts only: the oracle keeps no pairs
