@@ -280,4 +280,6 @@ def window_cuts(bundle: Bundle, as_of: dt.date, horizon: dt.timedelta) -> list[d
 
 
 def all_time_cuts(bundle: Bundle) -> list[dt.date]:
-    return [dt.date.min, *(d for d in change_days(bundle) if d > dt.date.min)]
+    """Every day an owner answer can change: contract bounds and waiver expiries."""
+    days = {*change_days(bundle), *(w.spec.expires for w in bundle.waivers)}
+    return [dt.date.min, *sorted(d for d in days if d > dt.date.min)]

@@ -270,6 +270,14 @@ class Oracle:
             return "unowned", seen
         return ("owned" if len(seen) == 1 else "conflict"), seen
 
+    def waivers_meeting(self, cells: set[Cell], day: dt.date) -> list[str]:
+        """The waivers live on `day` whose region holds one of the cells, by name."""
+        return sorted(
+            w.name
+            for w in self.bundle.waivers
+            if day < w.spec.expires and any(self.covers(w.spec.where, c) for c in cells)
+        )
+
     def query_cells(self, query: Mapping[str, str]) -> set[Cell]:
         return self.expand({dim: [node] for dim, node in query.items()})
 

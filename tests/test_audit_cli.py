@@ -166,6 +166,42 @@ def test_a_waiver_expiring_within_the_horizon_is_forecast(
     assert (code, json.loads(out)[0]["findings"]) == (0, [])
 
 
+def test_owner_answers_name_the_live_waivers_covering_the_query(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    roaming = str(REPO / "examples" / "roaming")
+    volte = {
+        "name": "volte-mexico-not-launched",
+        "rule": "coverage-gap",
+        "expires": "2027-09-30",
+        "approvedBy": "roaming-committee",
+    }
+
+    def ask(at: str, *where: str) -> dict[str, object]:
+        args = [arg for pair in where for arg in ("--where", pair)]
+        code, out, _ = run(capsys, "owner", roaming, *args, "--at", at, "--format", "json")
+        assert code == 0
+        answer: dict[str, object] = json.loads(out)
+        return answer
+
+    # An intended gap: unowned, and waived until its expiry day.
+    gap = ask("2027-07-15", "category=volte", "region=mexico", "channel=hotline")
+    assert (gap["status"], gap["waivers"]) == ("unowned", [volte])
+    assert ask("2027-09-29", "category=volte", "region=mexico")["waivers"] == [volte]
+    assert ask("2027-09-30", "category=volte", "region=mexico")["waivers"] == []
+    # A query meeting the waived cells among owned ones names it too; one missing them not.
+    mixed = ask("2027-07-15", "category=volte")
+    assert (mixed["status"], mixed["waivers"]) == ("ambiguous", [volte])
+    assert ask("2027-07-15", "category=volte", "region=spain")["waivers"] == []
+    # An overlap tolerated during a migration: a conflict, with its waiver.
+    card = str(REPO / "examples" / "co-branded-card")
+    code, out, _ = run(capsys, "owner", card, "--where", "category=chargeback", "--where",
+                       "region=abroad", "--at", "2026-11-22", "--format", "json")  # fmt: skip
+    answer = json.loads(out)
+    assert (code, answer["status"]) == (0, "conflict")
+    assert [w["name"] for w in answer["waivers"]] == ["chargeback-migration"]
+
+
 def test_owner_answers_and_statuses(capsys: pytest.CaptureFixture[str]) -> None:
     cell = ["--where", "category=outage", "--where", "region=north", "--where", "channel=web"]
     code, out, _ = run(capsys, "owner", TRIPLE, *cell, "--at", "2026-11-22", "--format", "json")

@@ -415,13 +415,16 @@ def test_audit_matches_the_oracle(case: Case) -> None:
 
 def query_days(bundle: Bundle, as_of: dt.date) -> list[dt.date]:
     """The audit day, the day before and the day of every contract bound (the last
-    day of one period, the first of the next), and a day far either side."""
+    day of one period, the first of the next) and waiver expiry, and a day far either
+    side."""
     days = {as_of, D(2020, 1, 1), D(2031, 1, 1)}
     for contract in bundle.contracts:
         effective = contract.spec.effective
         for day in (effective.from_, effective.until) if effective else ():
             if day is not None:
                 days |= {day - dt.timedelta(days=1), day}
+    for waiver in bundle.waivers:
+        days |= {waiver.spec.expires - dt.timedelta(days=1), waiver.spec.expires}
     return sorted(days)
 
 
@@ -431,6 +434,8 @@ def check_answer(oracle: Oracle, index: OwnerIndex, query: dict[str, str], day: 
     status, seen = oracle.status(cells, day)
     context = f"query {query} at {day}"
     assert answer.status == status, f"{context}: engine {answer.status}, oracle {status} {seen}"
+    waived = [w.name for w in answer.waivers]
+    assert waived == oracle.waivers_meeting(cells, day), context
     if status == "owned":
         assert answer.owner is not None and answer.candidates == []
         assert answer.owner.partner in seen, context
