@@ -111,9 +111,8 @@ def _signer(
     detectors = [(rule.id, rule.detect) for rule in ON_CELLS if severities[rule.id] != "off"]
     live = live_waivers(bundle, as_of)
     outlook = _outlook(bundle, as_of, dict(detectors))
-    forecasts = [(r.id, r.foresee) for r in FORECASTS if severities[r.id] != "off"]
-    if not outlook.expiring:
-        forecasts = []  # nothing expires within the horizon: nothing to foresee
+    if outlook.expiring:  # else nothing expires within the horizon: nothing to foresee
+        detectors += [(r.id, r.detector(outlook)) for r in FORECASTS if severities[r.id] != "off"]
     signed: dict[tuple[State, ...], Signature] = {}
 
     def sign(timeline: tuple[State, ...]) -> Signature:
@@ -126,9 +125,8 @@ def _signer(
     def _sign(states: tuple[State, ...]) -> Signature:
         timeline = Timeline.read(states, compiled)
         labels, used = [], set()
-        found = [(rule, detect(timeline)) for rule, detect in detectors]
-        found += [(rule, foresee(timeline, outlook)) for rule, foresee in forecasts]
-        for rule, label in found:
+        for rule, detect in detectors:
+            label = detect(timeline)
             if label is None:
                 continue
             waivers = silencing(timeline.now, rule, live)

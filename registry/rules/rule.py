@@ -156,6 +156,10 @@ class ForecastRule(RegionRule):
 
     foresee: Callable[[Timeline, Outlook], Label | None]
 
+    def detector(self, outlook: Outlook) -> Callable[[Timeline], Label | None]:
+        """The rule as a cell rule reads, given the audit's outlook."""
+        return lambda timeline: self.foresee(timeline, outlook)
+
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class ContractRule(Rule):
