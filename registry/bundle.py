@@ -100,9 +100,6 @@ class Bundle:
             return self.alliance.spec.escalation_chains.get(chain, [])
         return chain
 
-    def face_partners(self) -> set[str]:
-        return {claim.partner for claim in self.alliance.spec.customer_face}
-
     def authority_email(self, name: str) -> str | None:
         for authority in self.alliance.spec.authorities:
             if authority.name == name:

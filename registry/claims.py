@@ -266,13 +266,20 @@ def change_days(bundle: Bundle) -> list[dt.date]:
     return sorted(days)
 
 
-def window_cuts(bundle: Bundle, as_of: dt.date, horizon: dt.timedelta) -> list[dt.date]:
-    """`as_of`, then every change day in (as_of, as_of + horizon]."""
+def horizon_end(as_of: dt.date, horizon: dt.timedelta) -> dt.date:
+    """The last day within the horizon: `asOf + horizon`."""
     # A horizon of whole days plus a part (P1DT12H) reaches no further whole day;
     # one that runs past the calendar's last day stops there.
-    end = as_of + min(dt.timedelta(days=horizon.days), dt.date.max - as_of)
+    return as_of + min(dt.timedelta(days=horizon.days), dt.date.max - as_of)
+
+
+def window_cuts(bundle: Bundle, as_of: dt.date, horizon: dt.timedelta) -> list[dt.date]:
+    """`as_of`, then every change day in (as_of, as_of + horizon]."""
+    end = horizon_end(as_of, horizon)
     return [as_of, *(d for d in change_days(bundle) if as_of < d <= end)]
 
 
 def all_time_cuts(bundle: Bundle) -> list[dt.date]:
-    return [dt.date.min, *(d for d in change_days(bundle) if d > dt.date.min)]
+    """Every day an owner answer can change: contract bounds and waiver expiries."""
+    days = {*change_days(bundle), *(w.spec.expires for w in bundle.waivers)}
+    return [dt.date.min, *sorted(d for d in days if d > dt.date.min)]

@@ -177,6 +177,16 @@ def span_size(span: Span) -> int:
     return sum(b - a for a, b in span)
 
 
+def _is_empty_group(subtree: Any) -> bool:
+    """`node: []` or `node: {}`: a group without children, which the language does
+    not have (a leaf is `node:`, null)."""
+    return (
+        isinstance(subtree, Mapping | Sequence)
+        and not isinstance(subtree, str)
+        and len(subtree) == 0
+    )
+
+
 def build(name: str, tree: Any) -> tuple[Dimension | None, list[TreeProblem]]:
     """Number a tree given as a mapping, a list of leaf names, or null (a leaf)."""
     nodes: dict[str, Node] = {}
@@ -214,6 +224,17 @@ def build(name: str, tree: Any) -> tuple[Dimension | None, list[TreeProblem]]:
             )
             return
         first_seen[node] = path
+        if _is_empty_group(subtree):
+            # Read as a leaf it would hide a group whose children were left out.
+            errors.append(
+                (
+                    path,
+                    f"node '{node}' lists no children ({'{}' if subtree == {} else '[]'}); "
+                    f"a group lists its children, and a leaf is written '{node}:' with no "
+                    "value (null)",
+                )
+            )
+            return
         lo = len(leaves)
         kids = children_of(subtree, path)
         if not kids:

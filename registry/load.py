@@ -5,6 +5,11 @@ Every error of a load is collected and reported at once, each located as
 error returns no bundle for the alliance it concerns, and none at all when a file
 could not be read (it may have held any alliance's documents): half-checked
 contracts are never audited.
+
+A document failing its schema still has its references and dates checked on what
+of it is left once the values its errors point at are taken out (`_salvage`); a
+reference that only a document of an unreadable file could have satisfied is not
+reported, since that file's own error is the mistake (`references.Unchecked`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from registry import messages
 from registry.bundle import Bundle
 from registry.errors import LocatedError
 from registry.model import KINDS, AnyDocument, dec_hook
-from registry.references import Located, Unchecked, assemble
+from registry.references import Located, Place, Spot, Unchecked, assemble
 from registry.schema import kind_schema
 from registry.yamlnodes import Parsed, ParseError, lazy_json, parse_json, parse_yaml
 
@@ -44,6 +49,9 @@ class LoadResult:
     checked: list[AnyDocument] = field(default_factory=list)
     # id(error) -> the line its document starts on, for ordering only.
     document_lines: dict[int, int] = field(default_factory=dict, repr=False)
+    # Files that could not be read as documents (not UTF-8, a syntax error, too
+    # large): they may have held any document.
+    unread: set[str] = field(default_factory=set, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -99,12 +107,12 @@ def read_documents(texts: Iterable[tuple[str, str]], result: LoadResult) -> Docu
             found.parsed_files.add(name)
         for parsed in documents:
             result.documents += 1
-            document = _check_document(name, parsed, result)
+            document, salvaged = _check_document(name, parsed, result)
             if document is not None:
                 found.located.append(Located(document, name, parsed))
                 result.checked.append(document)
             else:
-                found.unchecked.append(Unchecked.of(parsed.data))
+                found.unchecked.append(Unchecked.of(parsed.data, Spot(name, parsed), salvaged))
     return found
 
 
@@ -132,10 +140,11 @@ def read_stored(texts: Iterable[tuple[str, str]], result: LoadResult) -> Documen
 def bundle_documents(documents: Documents, result: LoadResult) -> LoadResult:
     """Check every reference between the documents and assemble the bundles."""
 
-    def report(where: Located, path: tuple[str | int, ...], message: str) -> None:
+    def report(where: Place, path: tuple[str | int, ...], message: str) -> None:
         _add(result, where.file, where.parsed, path, message)
 
-    for bundle in assemble(documents.located, report, documents.unchecked):
+    unchecked = documents.unchecked + ([Unchecked.unread()] if result.unread else [])
+    for bundle in assemble(documents.located, report, unchecked):
         result.bundles[bundle.name] = bundle
     # Files in name order, documents in file order, and inside a document the
     # order the checks chose (the schema's best match first).
@@ -189,6 +198,7 @@ def _read_all(
             seen.add(f.resolve())
             size = f.stat().st_size
             if size > MAX_FILE_BYTES:
+                result.unread.add(str(f))
                 result.errors.append(
                     _at_start(
                         str(f),
@@ -206,6 +216,7 @@ def decode_text(name: str, raw: bytes, result: LoadResult) -> str | None:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
+        result.unread.add(name)
         before = raw[: exc.start]
         line = before.count(b"\n") + 1
         column = exc.start - (before.rfind(b"\n") + 1) + 1
@@ -230,6 +241,7 @@ def _parse(name: str, text: str, result: LoadResult) -> list[Parsed]:
     try:
         parsed = parse_json(text) if name.endswith(".json") else parse_yaml(text)
     except ParseError as exc:
+        result.unread.add(name)
         result.errors.append(
             LocatedError(messages.json_path(exc.path), exc.message, name, exc.line, exc.column)
         )
@@ -250,7 +262,10 @@ def _parse(name: str, text: str, result: LoadResult) -> list[Parsed]:
 _FAST_KINDS = frozenset({"Partner", "Contract", "Waiver"})
 
 
-def _check_document(name: str, parsed: Parsed, result: LoadResult) -> AnyDocument | None:
+def _check_document(
+    name: str, parsed: Parsed, result: LoadResult
+) -> tuple[AnyDocument | None, AnyDocument | None]:
+    """The document, or None and what of it can be salvaged (`_salvage`)."""
     data = parsed.data
     if not isinstance(data, dict):
         _add(
@@ -261,11 +276,11 @@ def _check_document(name: str, parsed: Parsed, result: LoadResult) -> AnyDocumen
             "expected a document (a mapping with apiVersion, kind, metadata and spec), "
             f"got {messages.describe_value(data)}",
         )
-        return None
+        return None, None
     kind = data.get("kind")
     if not isinstance(kind, str) or kind not in KINDS:
         _add(result, name, parsed, () if kind is None else ("kind",), _bad_kind(kind))
-        return None
+        return None, None
     if kind in _FAST_KINDS:
         # The schemas are generated from the Structs, so a document msgspec accepts
         # passes them too; jsonschema (100x slower) runs only to explain a failure.
@@ -275,19 +290,81 @@ def _check_document(name: str, parsed: Parsed, result: LoadResult) -> AnyDocumen
         except msgspec.ValidationError:
             document = None
         if document is not None and document.metadata.alliance is not None:
-            return document
+            return document, None
     errors = list(_validator(kind).iter_errors(data))
     if errors:
-        for path, message in _best_first(errors, parsed):
+        said = _best_first(errors, parsed)
+        for path, message in said:
             _add(result, name, parsed, path, message)
-        return None
+        return None, _salvage(kind, data, [path for path, _ in said])
     try:
-        return msgspec.convert(data, KINDS[kind], dec_hook=dec_hook)
+        return msgspec.convert(data, KINDS[kind], dec_hook=dec_hook), None
     except msgspec.ValidationError as exc:  # the schema should have caught it; stay precise anyway
-        text, _, where = str(exc).rpartition(" - at `")
-        path = messages.parse_json_path(where.rstrip("`")) if where else ()
-        _add(result, name, parsed, path, text or str(exc))
+        message, path = _conversion_error(exc)
+        _add(result, name, parsed, path, message)
+        return None, None
+
+
+def _conversion_error(exc: msgspec.ValidationError) -> tuple[str, tuple[str | int, ...]]:
+    text, _, where = str(exc).rpartition(" - at `")
+    path = messages.parse_json_path(where.rstrip("`")) if where else ()
+    return text or str(exc), path
+
+
+# A salvage leaves out one value per conversion error: a few suffice in practice.
+MAX_SALVAGE_STEPS = 50
+
+
+def _salvage(
+    kind: str, data: dict[str, Any], failed: list[tuple[str | int, ...]]
+) -> AnyDocument | None:
+    """What of a document failing its schema is still a document once the values its
+    errors point at are left out (`_leave_out`), for the reference and date checks
+    that can run on the rest; None when too little is left (a required field among
+    them). Never of an Alliance: its parts are what its own references point at, so
+    a part left out would make them look unknown."""
+    if kind == "Alliance":
         return None
+    kept = _copy(data)
+    for path in failed:
+        if not _leave_out(kept, path):
+            return None
+    for _ in range(MAX_SALVAGE_STEPS):
+        try:
+            document = msgspec.convert(kept, KINDS[kind], dec_hook=dec_hook)
+        except msgspec.ValidationError as exc:
+            if not _leave_out(kept, _conversion_error(exc)[1]):
+                return None
+            continue
+        return document if document.metadata.alliance or kind == "PolicySet" else None
+    return None
+
+
+def _leave_out(data: dict[str, Any], path: tuple[str | int, ...]) -> bool:
+    """Remove the innermost mapping entry holding the value at `path`. A list item goes
+    with its whole list, so that the items left keep the indexes errors name. False
+    when that entry would be the envelope itself (apiVersion, kind, metadata, spec)."""
+    for end in range(len(path), 1, -1):
+        key = path[end - 1]
+        container: Any = data
+        for step in path[: end - 1]:
+            try:
+                container = container[step]
+            except (KeyError, IndexError, TypeError):
+                container = None
+                break
+        if isinstance(key, str) and isinstance(container, dict) and key in container:
+            del container[key]
+            return True
+    return False
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
 
 
 def _bad_kind(kind: Any) -> str:

@@ -5,8 +5,8 @@ resolved, with a "did you mean" for every miss."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from registry.bundle import Bundle, Origin, Policy
 from registry.dimensions import Dimension, Space, build
@@ -29,6 +29,16 @@ from registry.yamlnodes import Parsed
 Path = tuple[str | int, ...]
 
 
+class Place(Protocol):
+    """Where an error points: a document of a file."""
+
+    @property
+    def file(self) -> str: ...
+
+    @property
+    def parsed(self) -> Parsed: ...
+
+
 @dataclass(frozen=True)
 class Located:
     document: AnyDocument
@@ -36,22 +46,37 @@ class Located:
     parsed: Parsed
 
 
-Report = Callable[[Located, Path, str], None]
+@dataclass(frozen=True)
+class Spot:
+    file: str
+    parsed: Parsed
+
+
+Report = Callable[[Place, Path, str], None]
 
 
 @dataclass(frozen=True)
 class Unchecked:
-    """A document that failed its own checks, known only by what its envelope says.
+    """A document that failed its own checks, known only by what its envelope says,
+    or a file that could not be read (`unread`), which may have held any document.
 
-    References to it are not reported as unknown (the document's own errors say
-    what is wrong), and the alliance it belongs to gets no bundle."""
+    References to it are not reported as unknown (the document's own errors, or the
+    file's, say what is wrong), and the alliance it belongs to gets no bundle. What
+    of the document still makes one once the values its errors point at are left
+    out (`salvaged`) goes through the reference checks that can run on it, as does
+    its envelope's `metadata.alliance`, so one load reports its other mistakes too."""
 
     kind: str | None
     alliance: str | None
     name: str | None
+    anything: bool = False
+    where: Spot | None = field(default=None, compare=False)
+    salvaged: AnyDocument | None = field(default=None, compare=False)
 
     @classmethod
-    def of(cls, data: Any) -> Unchecked:
+    def of(
+        cls, data: Any, where: Spot | None = None, salvaged: AnyDocument | None = None
+    ) -> Unchecked:
         envelope = data if isinstance(data, dict) else {}
         metadata = envelope.get("metadata")
         metadata = metadata if isinstance(metadata, dict) else {}
@@ -60,17 +85,33 @@ class Unchecked:
             return value if isinstance(value, str) else None
 
         return cls(
-            text(envelope.get("kind")), text(metadata.get("alliance")), text(metadata.get("name"))
+            text(envelope.get("kind")),
+            text(metadata.get("alliance")),
+            text(metadata.get("name")),
+            where=where,
+            salvaged=salvaged,
         )
+
+    @classmethod
+    def unread(cls) -> Unchecked:
+        """A file that could not be read (not UTF-8, a syntax error, too large)."""
+        return cls(None, None, None, anything=True)
 
     def may_be(self, kind: str, name: str, alliance: str | None = None) -> bool:
         """Could this be the document a reference names? A kind or an alliance that
-        could not be read might be anything."""
-        return (
+        could not be read might be anything; so might any document of an unread file."""
+        return self.anything or (
             self.name == name
             and (self.kind == kind or self.kind not in KINDS)
             and (alliance is None or self.alliance in (alliance, None))
         )
+
+    @property
+    def salvage(self) -> Located | None:
+        """The salvaged document where it stands, for the reference checks."""
+        if self.salvaged is None or self.where is None:
+            return None
+        return Located(self.salvaged, self.where.file, self.where.parsed)
 
     @property
     def belongs_to(self) -> str | None:
@@ -117,13 +158,30 @@ def assemble(
             global_policies[doc.name] = item
         else:
             members.setdefault(str(doc.metadata.alliance), []).append(item)
-    for alliance, group in members.items():
+
+    def unknown_alliance(alliance: str) -> str | None:
         if alliance in alliances or any(u.may_be("Alliance", alliance) for u in unchecked):
+            return None
+        return _unknown_alliance(alliance, sorted(alliances))
+
+    for alliance, group in members.items():
+        message = unknown_alliance(alliance)
+        if message is None:
             continue
         for item in group:
-            report(item, ("metadata", "alliance"), _unknown_alliance(alliance, sorted(alliances)))
+            report(item, ("metadata", "alliance"), message)
+    for u in unchecked:
+        # A document failing its own checks still says which alliance it is for.
+        if u.where and u.alliance and u.kind in KINDS and u.kind != "Alliance":
+            message = unknown_alliance(u.alliance)
+            if message:
+                report(u.where, ("metadata", "alliance"), message)
     for policy in global_policies.values():
         _check_policy(policy, report)
+    for u in unchecked:
+        salvaged = u.salvage
+        if salvaged and isinstance(salvaged.document, PolicySet) and u.alliance is None:
+            _check_policy(salvaged, report)
     bundles = []
     # A failed document spoils its alliance; one whose alliance is unreadable, all of them.
     spoiled = {u.belongs_to for u in unchecked if not u.is_global} | duplicated
@@ -170,7 +228,14 @@ def _bundle(
         alliance_item, space, partners, report, everything=everything, unchecked=unchecked
     )
     check.alliance()
-    for item in group:
+    # Documents failing their own checks are checked on what of them was salvaged,
+    # as sources of references only: the values left out are the schema errors'.
+    salvaged = [
+        item
+        for item in (u.salvage for u in unchecked if u.alliance == alliance.name)
+        if item is not None
+    ]
+    for item in [*group, *salvaged]:
         if isinstance(item.document, Partner):
             check.partner(item)
         elif isinstance(item.document, Contract):

@@ -1,10 +1,11 @@
 """Owner resolution: who owns a complaint, and how the face hands it over.
 
 An `OwnerIndex` is compiled once per alliance revision: the engine's arrangement
-of every claim, with time cut at every contract day. A full-cell query walks the
-split tree (a dictionary step per split) to its region and copies the answer
-cached for that region and time segment; a query naming inner nodes or leaving
-dimensions out collects the distinct regions inside its box.
+of every claim, with time cut at every contract day and waiver expiry. A full-cell
+query walks the split tree (a dictionary step per split) to its region and copies
+the answer cached for that region and time segment, the live waivers covering it
+included; a query naming inner nodes or leaving dimensions out collects the
+distinct regions inside its box.
 """
 
 from __future__ import annotations
@@ -66,6 +67,15 @@ class Level(msgspec.Struct):
     to: dict[str, str]
 
 
+class Waived(msgspec.Struct, rename="camel"):
+    """A live waiver covering some of a query's cells: an intended gap or overlap."""
+
+    name: str
+    rule: str
+    expires: str
+    approved_by: str
+
+
 class Answer(msgspec.Struct, kw_only=True):
     alliance: str
     at: str
@@ -74,6 +84,7 @@ class Answer(msgspec.Struct, kw_only=True):
     status: str
     owner: Owner | None
     candidates: list[str]
+    waivers: list[Waived]  # live on `at`, covering some of the query's cells; by name
     face: Face | None
     handoff: Handoff | None
     consulted: list[ConsultedTeam]
@@ -82,7 +93,7 @@ class Answer(msgspec.Struct, kw_only=True):
 
 
 class _Details(msgspec.Struct):
-    """The part of an answer fixed by one state: cached per state."""
+    """The part of an answer fixed by one state on one time segment: cached per both."""
 
     partners: frozenset[str]
     owner: Owner | None
@@ -90,11 +101,19 @@ class _Details(msgspec.Struct):
     handoff: Handoff | None
     consulted: list[ConsultedTeam]
     escalation: list[Level]
+    waivers: list[Waived]
 
 
-# status, owner, candidates, face, handoff, consulted, escalation
+# status, owner, candidates, waivers, face, handoff, consulted, escalation
 _Verdict = tuple[
-    str, Owner | None, list[str], Face | None, Handoff | None, list[ConsultedTeam], list[Level]
+    str,
+    Owner | None,
+    list[str],
+    list[Waived],
+    Face | None,
+    Handoff | None,
+    list[ConsultedTeam],
+    list[Level],
 ]
 
 
@@ -121,6 +140,10 @@ class OwnerIndex:
         self._splits = self.arrangement.splits()
         name = bundle.alliance.spec.authority
         self.authority = Authority(name, bundle.authority_email(name))
+        self._waived = [
+            Waived(w.name, w.spec.rule, w.spec.expires.isoformat(), w.spec.approved_by)
+            for w in bundle.waivers
+        ]
 
     def owner(self, query: Mapping[str, str], at: dt.date) -> Answer:
         day = self._days.get(at)
@@ -196,7 +219,7 @@ class OwnerIndex:
         return self._new_answer(query, at_text, self._verdict(labels, first, segment))
 
     def _new_answer(self, query: Mapping[str, str], at_text: str, verdict: _Verdict) -> Answer:
-        status, owner, candidates, face, handoff, consulted, escalation = verdict
+        status, owner, candidates, waivers, face, handoff, consulted, escalation = verdict
         return Answer(
             alliance=self.bundle.name,
             at=at_text,
@@ -205,6 +228,7 @@ class OwnerIndex:
             status=status,
             owner=owner,
             candidates=candidates,
+            waivers=waivers,
             face=face,
             handoff=handoff,
             consulted=consulted,
@@ -213,10 +237,15 @@ class OwnerIndex:
         )
 
     def _verdict(self, labels: list[int], first: int, segment: int) -> _Verdict:
-        sets = {self._detail(label, segment).partners for label in labels}
+        details = [self._detail(label, segment) for label in labels]
+        sets = {detail.partners for detail in details}
         head = self._detail(first, segment)
+        waivers = head.waivers
+        if len(details) > 1:
+            named = {w.name: w for detail in details for w in detail.waivers}
+            waivers = [named[name] for name in sorted(named)]
         if len(sets) == 1 and len(head.partners) == 1:
-            return ("owned", head.owner, [], head.face, head.handoff, head.consulted,
+            return ("owned", head.owner, [], waivers, head.face, head.handoff, head.consulted,
                     head.escalation)  # fmt: skip
         if sets == {frozenset()}:
             status = "unowned"
@@ -225,7 +254,7 @@ class OwnerIndex:
         else:
             status = "ambiguous"
         candidates = sorted(set().union(*sets))
-        return (status, None, candidates, head.face, None, [], [self._authority_level()])
+        return (status, None, candidates, waivers, head.face, None, [], [self._authority_level()])
 
     def _authority_level(self) -> Level:
         return Level("PT0S", _authority_target(self.authority))
@@ -234,16 +263,23 @@ class OwnerIndex:
         found = self._details.get((label, segment))
         if found is None:
             state = self.compiled.state_at(self.arrangement.labels[label], segment)
-            found = self._details[label, segment] = self._compute(state)
+            found = self._details[label, segment] = self._compute(state, segment)
         return found
 
-    def _compute(self, state: State) -> _Details:
+    def _compute(self, state: State, segment: int) -> _Details:
         bundle, claims = self.bundle, self.compiled.claims
         contracts = sorted((bundle.contracts[k] for k in state.accountable), key=lambda c: c.name)
         partners = frozenset(c.spec.partner for c in contracts)
         face = Face(min(state.face)) if len(state.face) == 1 else None
+        # Expiry days cut the time axis: a waiver live on a segment's first day is live
+        # all through it.
+        start = self.compiled.cuts[segment]
+        waivers = sorted(
+            (self._waived[w] for w in state.waivers if start < bundle.waivers[w].spec.expires),
+            key=lambda w: w.name,
+        )
         if len(partners) != 1:
-            return _Details(partners, None, face, None, [], [])
+            return _Details(partners, None, face, None, [], [], waivers)
         contract = contracts[0]
         partner = bundle.partners[contract.spec.partner]
         handoff = None
@@ -285,6 +321,7 @@ class OwnerIndex:
             handoff,
             list(consulted.values()),
             levels,
+            waivers,
         )
 
 

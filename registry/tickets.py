@@ -36,6 +36,7 @@ from registry.resolve import (
     Level,
     Owner,
     OwnerIndex,
+    Waived,
 )
 
 Version = Literal["v4", "v5"]
@@ -152,6 +153,7 @@ class Routing(msgspec.Struct, kw_only=True):
     status: str
     owner: Owner | None
     candidates: list[str]
+    waivers: list[Waived]
     face: Face | None
     handoff: Handoff | None
     consulted: list[ConsultedTeam]
@@ -228,6 +230,7 @@ def route(ticket: Any, index: OwnerIndex, received: dt.datetime) -> Routing:
         status=answer.status,
         owner=answer.owner,
         candidates=answer.candidates,
+        waivers=answer.waivers,
         face=answer.face,
         handoff=answer.handoff,
         consulted=answer.consulted,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from registry.bundle import Bundle
-from registry.model import Claim, Contract
+from registry.model import Claim, Contract, FaceAuthority
 
 Cell = tuple[str, ...]  # one leaf per dimension, in the alliance's dimension order
 Where = Mapping[str, Sequence[str]]
@@ -121,18 +121,29 @@ class Oracle:
 
     # -- §3: which rules fire ----------------------------------------------------
 
-    def future_days(self, as_of: dt.date) -> list[dt.date]:
-        """The contract from/until days d with as_of < d and (d - as_of) <= horizon:
-        the only days inside the horizon on which an answer can change."""
+    def future_days(self, as_of: dt.date, start: dt.date | None = None) -> list[dt.date]:
+        """The contract from/until days d with as_of < d and (d - start) <= horizon
+        (`start` the audit's day, `as_of` by default): the only days inside the
+        horizon on which an answer can change."""
         horizon = self.bundle.policy.horizon
+        start = start or as_of
         days = set()
         for c in self.bundle.contracts:
             if c.spec.effective is not None:
                 days |= {c.spec.effective.from_, c.spec.effective.until} - {None}
-        return sorted(d for d in days if d is not None and as_of < d and d - as_of <= horizon)
+        return sorted(d for d in days if d is not None and as_of < d and d - start <= horizon)
 
     def raw(self, cell: Cell, as_of: dt.date) -> dict[str, Label]:
         """Every cell rule firing on the cell, before severities and waivers."""
+        out = self.on_day(cell, as_of, as_of)
+        forecast = self.forecast(cell, as_of)
+        if forecast is not None:
+            out["waiver-expiring"] = forecast[:2]
+        return out
+
+    def on_day(self, cell: Cell, as_of: dt.date, start: dt.date) -> dict[str, Label]:
+        """Every cell rule but the forecast firing on the cell as an audit of `as_of`
+        reads it, looking no further ahead than the horizon from `start`."""
         out: dict[str, Label] = {}
         owners = self.accountable(cell, as_of)
         face = self.face(cell)
@@ -144,7 +155,7 @@ class Oracle:
             out["face-gap"] = (frozenset(), None)
         if len(face) > 1:
             out["face-overlap"] = (face, None)
-        for day in self.future_days(as_of):
+        for day in self.future_days(as_of, start):
             later = self.accountable(cell, day)
             if owners and not later and "future-gap" not in out:
                 out["future-gap"] = (owners, day.isoformat())
@@ -167,6 +178,36 @@ class Oracle:
         if missing:
             out["handoff-missing"] = (missing, None)
         return out
+
+    def forecast(self, cell: Cell, as_of: dt.date) -> tuple[frozenset[str], str, set[str]] | None:
+        """waiver-expiring on the cell: the first day within the horizon on which a
+        waiver live on `as_of` and covering the cell expires and its rule fires there,
+        no waiver live that day silencing it. The partners that rule's findings name,
+        the day, and the waivers expiring so."""
+        horizon = self.bundle.policy.horizon
+        severities = self.bundle.policy.severities
+        expiring = [
+            w
+            for w in self.bundle.waivers
+            if as_of < w.spec.expires
+            and w.spec.expires - as_of <= horizon
+            and w.spec.rule != "waiver-expiring"
+            and self.covers(w.spec.where, cell)
+        ]
+        for day in sorted({w.spec.expires for w in expiring}):
+            then = self.on_day(cell, day, as_of)
+            partners: set[str] = set()
+            named = set()
+            for w in expiring:
+                rule = w.spec.rule
+                if w.spec.expires != day or rule not in then or severities[rule] == "off":
+                    continue
+                if not self.silencing(rule, cell, day):
+                    named.add(w.ref)
+                    partners |= then[rule][0]
+            if named:
+                return frozenset(partners), day.isoformat(), named
+        return None
 
     def silencing(self, rule: str, cell: Cell, as_of: dt.date) -> set[str]:
         """The live waivers of the rule whose region holds the cell."""
@@ -194,6 +235,29 @@ class Oracle:
                     fired.setdefault(rule, {})[cell] = label
         return Audit(fired, owned, waived, used)
 
+    # -- §3: face-authority, read cell by cell --------------------------------------
+
+    def owes_face_authority(self, contract: Contract) -> bool:
+        """Accountable for a cell whose face is not its partner (a face gap counts)."""
+        return any(
+            any(self.claims(a, cell) for a in contract.spec.accountable)
+            and contract.spec.partner not in self.face(cell)
+            for cell in self.cells
+        )
+
+    def face_authority(self, as_of: dt.date) -> set[str]:
+        """The contracts face-authority names: in force on `as_of` or later, owing the
+        face `faceAuthority` and granting less."""
+        required = self.bundle.alliance.spec.face_authority
+        return {
+            c.ref
+            for c in self.bundle.contracts
+            if required is not None
+            and current(c, as_of)
+            and short(required, c.spec.grants_face)
+            and self.owes_face_authority(c)
+        }
+
     # -- §5: owner resolution ----------------------------------------------------
 
     def status(self, cells: set[Cell], day: dt.date) -> tuple[str, frozenset[str]]:
@@ -205,6 +269,14 @@ class Oracle:
         if not seen:
             return "unowned", seen
         return ("owned" if len(seen) == 1 else "conflict"), seen
+
+    def waivers_meeting(self, cells: set[Cell], day: dt.date) -> list[str]:
+        """The waivers live on `day` whose region holds one of the cells, by name."""
+        return sorted(
+            w.name
+            for w in self.bundle.waivers
+            if day < w.spec.expires and any(self.covers(w.spec.where, c) for c in cells)
+        )
 
     def query_cells(self, query: Mapping[str, str]) -> set[Cell]:
         return self.expand({dim: [node] for dim, node in query.items()})
@@ -229,3 +301,28 @@ def active(contract: Contract, day: dt.date) -> bool:
         return True
     start, end = effective.from_, effective.until
     return (start is None or start <= day) and (end is None or day < end)
+
+
+def current(contract: Contract, as_of: dt.date) -> bool:
+    """In force on `as_of` or later."""
+    effective = contract.spec.effective
+    return effective is None or effective.until is None or as_of < effective.until
+
+
+def short(required: FaceAuthority, granted: FaceAuthority | None) -> bool:
+    """Whether `granted` gives the face less than `required`."""
+    have = granted or FaceAuthority()
+    need_time, time = required.compel_response_within, have.compel_response_within
+    need_credit, credit = required.credit_up_to, have.credit_up_to
+    return (
+        (need_time is not None and (time is None or time > need_time))
+        or (
+            need_credit is not None
+            and (
+                credit is None
+                or credit.currency != need_credit.currency
+                or credit.amount < need_credit.amount
+            )
+        )
+        or (required.dispatch and not have.dispatch)
+    )

@@ -39,6 +39,7 @@ FASTNET = {
     "status": "owned",
     "owner": {"partner": "fastnet", "contract": "fastnet-internet"},
     "candidates": [],
+    "waivers": [],
     "face": {"partner": "metro"},
     "handoff": {
         "endpoint": {"name": "tickets", "type": "tmf621", "address": "https://fastnet.example/tmf"},
@@ -57,6 +58,7 @@ METRO = {
     "status": "owned",
     "owner": {"partner": "metro", "contract": "metro-rest"},
     "candidates": [],
+    "waivers": [],
     "face": {"partner": "metro"},
     "handoff": None,
     "consulted": [],
@@ -74,6 +76,7 @@ def unresolved(status: str, candidates: list[str]) -> dict[str, Any]:
         "status": status,
         "owner": None,
         "candidates": candidates,
+        "waivers": [],
         "face": {"partner": "metro"},
         "handoff": None,
         "consulted": [],

@@ -178,6 +178,77 @@ def test_fail_on_warning_and_waiver_expired(capsys: pytest.CaptureFixture[str]) 
     assert run(capsys, "audit", card, "--as-of", "2027-06-30")[0] == 0
 
 
+def test_a_waiver_expiring_within_the_horizon_is_forecast(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    roaming = str(REPO / "examples" / "roaming")
+    # 77 days before the VoLTE-Mexico waiver expires: the gap it silences is foretold,
+    # on the cells where coverage-gap will fire from its expiry on.
+    code, out, _ = run(capsys, "audit", roaming, "--as-of", "2027-07-15", "--format", "json")
+    (report,) = json.loads(out)
+    assert code == 0
+    assert report["findings"] == [
+        {
+            "rule": "waiver-expiring",
+            "severity": "warning",
+            "message": "waiver volte-mexico-not-launched expires on 2027-09-30; then "
+            "coverage-gap fires on 4 cells",
+            "partners": [],
+            "documents": ["Waiver/volte-mexico-not-launched"],
+            "region": {"category": ["volte"], "region": ["mexico"]},
+            "cells": 4,
+            "example": {"category": "volte", "region": "mexico", "channel": "hotline"},
+            "date": "2027-09-30",
+        }
+    ]
+    # On its expiry day and after, the gap itself.
+    for day in ("2027-09-30", "2027-10-01"):
+        code, out, _ = run(capsys, "audit", roaming, "--as-of", day, "--format", "json")
+        (report,) = json.loads(out)
+        assert code == 1
+        gap = next(f for f in report["findings"] if f["rule"] == "coverage-gap")
+        assert gap["region"] == {"category": ["volte"], "region": ["mexico"]}
+    # Beyond the horizon (P90D) the expiry is not forecast yet.
+    code, out, _ = run(capsys, "audit", roaming, "--as-of", "2027-07-01", "--format", "json")
+    assert (code, json.loads(out)[0]["findings"]) == (0, [])
+
+
+def test_owner_answers_name_the_live_waivers_covering_the_query(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    roaming = str(REPO / "examples" / "roaming")
+    volte = {
+        "name": "volte-mexico-not-launched",
+        "rule": "coverage-gap",
+        "expires": "2027-09-30",
+        "approvedBy": "roaming-committee",
+    }
+
+    def ask(at: str, *where: str) -> dict[str, object]:
+        args = [arg for pair in where for arg in ("--where", pair)]
+        code, out, _ = run(capsys, "owner", roaming, *args, "--at", at, "--format", "json")
+        assert code == 0
+        answer: dict[str, object] = json.loads(out)
+        return answer
+
+    # An intended gap: unowned, and waived until its expiry day.
+    gap = ask("2027-07-15", "category=volte", "region=mexico", "channel=hotline")
+    assert (gap["status"], gap["waivers"]) == ("unowned", [volte])
+    assert ask("2027-09-29", "category=volte", "region=mexico")["waivers"] == [volte]
+    assert ask("2027-09-30", "category=volte", "region=mexico")["waivers"] == []
+    # A query meeting the waived cells among owned ones names it too; one missing them not.
+    mixed = ask("2027-07-15", "category=volte")
+    assert (mixed["status"], mixed["waivers"]) == ("ambiguous", [volte])
+    assert ask("2027-07-15", "category=volte", "region=spain")["waivers"] == []
+    # An overlap tolerated during a migration: a conflict, with its waiver.
+    card = str(REPO / "examples" / "co-branded-card")
+    code, out, _ = run(capsys, "owner", card, "--where", "category=chargeback", "--where",
+                       "region=abroad", "--at", "2026-11-22", "--format", "json")  # fmt: skip
+    answer = json.loads(out)
+    assert (code, answer["status"]) == (0, "conflict")
+    assert [w["name"] for w in answer["waivers"]] == ["chargeback-migration"]
+
+
 def test_owner_answers_and_statuses(capsys: pytest.CaptureFixture[str]) -> None:
     cell = ["--where", "category=outage", "--where", "region=north", "--where", "channel=web"]
     code, out, _ = run(capsys, "owner", TRIPLE, *cell, "--at", "2026-11-22", "--format", "json")

@@ -50,6 +50,20 @@ AS_OF = [D(2026, 11, 15), D(2026, 12, 1), D(2027, 1, 1), D(2027, 1, 30), D(2027,
 # P30D from 2026-11-01 reaches 2026-12-01 exactly; P1DT12H and PT12H reach no further day.
 HORIZONS = ["P90D", "P30D", "P29D", "P31D", "P61D", "P2W", "P1DT12H", "PT12H", "P1D"]
 SEVERITIES = ["error", "warning", "info", "off"]
+DATED = {"future-gap", "future-overlap", "waiver-expiring"}  # cell rules whose findings have a day
+# What an alliance may require of the face's powers, and what contracts grant it:
+# enough, too slow, too little credit or in another currency, no dispatch.
+FACE_AUTHORITY = {"compelResponseWithin": "PT4H", "creditUpTo": {"amount": 50, "currency": "EUR"}}
+GRANTS = [
+    {
+        "compelResponseWithin": "PT2H",
+        "creditUpTo": {"amount": 50, "currency": "EUR"},
+        "dispatch": True,
+    },
+    {"compelResponseWithin": "PT8H", "creditUpTo": {"amount": 50, "currency": "EUR"}},
+    {"compelResponseWithin": "PT4H", "creditUpTo": {"amount": 20, "currency": "EUR"}},
+    {"compelResponseWithin": "PT4H", "creditUpTo": {"amount": 90, "currency": "GBP"}},
+]
 DIMENSIONS = ["category", "region", "channel"]
 
 
@@ -157,6 +171,9 @@ def contract_specs(
         handoff = {"endpoint": "tickets", "mode": mode}
         spec["handoffs"].append({**handoff, **({"where": where} if where else {})})
     spec["escalation"] = "standard"
+    grants = draw(st.sampled_from([None, *GRANTS]))
+    if grants is not None:
+        spec["grantsFace"] = grants
     return spec
 
 
@@ -225,6 +242,8 @@ def cases(draw: st.DrawFn, scale: int = 1) -> Case:
         "customerFace": faces,
         "escalationChains": {"standard": chain},
     }
+    if draw(st.booleans()):
+        alliance_spec["faceAuthority"] = {**FACE_AUTHORITY, "dispatch": draw(st.booleans())}
     documents = []
     if draw(st.booleans()):
         documents.append(doc("PolicySet", "tuned", draw(policies())))
@@ -281,7 +300,7 @@ def engine_cells(oracle: Oracle, report: Report) -> dict[str, dict[Cell, Label]]
         assert finding.cells == len(cells), finding
         assert finding.example is not None and list(finding.example) == oracle.dims
         assert tuple(finding.example[d] for d in oracle.dims) in cells, finding
-        assert (finding.date is not None) == finding.rule.startswith("future-"), finding
+        assert (finding.date is not None) == (finding.rule in DATED), finding
         assert finding.partners == sorted(finding.partners)
         label = (frozenset(finding.partners), finding.date)
         mine = got.setdefault(finding.rule, {})
@@ -295,6 +314,12 @@ def check_documents(oracle: Oracle, finding: Finding, as_of: dt.date) -> None:
     that claim its cells on the day concerned."""
     if finding.rule in ("coverage-gap", "face-gap", "face-overlap"):
         assert finding.documents == [f"Alliance/{ALLIANCE}"], finding
+        return
+    if finding.rule == "waiver-expiring":
+        # The waivers expiring on its day whose rules fire then, on every cell of it.
+        for cell in finding_cells(oracle, finding):
+            forecast = oracle.forecast(cell, as_of)
+            assert forecast is not None and sorted(forecast[2]) == finding.documents, finding
         return
     if finding.rule == "gray-zone":
         return  # names the owners' contracts only: the oracle keeps no pairs
@@ -367,6 +392,8 @@ def compare_audit(bundle: Bundle, as_of: dt.date) -> None:
             check_documents(oracle, finding, as_of)
     check_merged(oracle, report.findings)
     check_waivers(bundle, report, as_of, want.used_waivers)
+    named = [d for f in report.findings if f.rule == "face-authority" for d in f.documents]
+    assert sorted(named) == sorted(oracle.face_authority(as_of)), "face-authority"
     summary = report.summary
     assert summary.cells == len(oracle.cells)
     assert summary.owned == want.owned
@@ -388,13 +415,16 @@ def test_audit_matches_the_oracle(case: Case) -> None:
 
 def query_days(bundle: Bundle, as_of: dt.date) -> list[dt.date]:
     """The audit day, the day before and the day of every contract bound (the last
-    day of one period, the first of the next), and a day far either side."""
+    day of one period, the first of the next) and waiver expiry, and a day far either
+    side."""
     days = {as_of, D(2020, 1, 1), D(2031, 1, 1)}
     for contract in bundle.contracts:
         effective = contract.spec.effective
         for day in (effective.from_, effective.until) if effective else ():
             if day is not None:
                 days |= {day - dt.timedelta(days=1), day}
+    for waiver in bundle.waivers:
+        days |= {waiver.spec.expires - dt.timedelta(days=1), waiver.spec.expires}
     return sorted(days)
 
 
@@ -404,6 +434,8 @@ def check_answer(oracle: Oracle, index: OwnerIndex, query: dict[str, str], day: 
     status, seen = oracle.status(cells, day)
     context = f"query {query} at {day}"
     assert answer.status == status, f"{context}: engine {answer.status}, oracle {status} {seen}"
+    waived = [w.name for w in answer.waivers]
+    assert waived == oracle.waivers_meeting(cells, day), context
     if status == "owned":
         assert answer.owner is not None and answer.candidates == []
         assert answer.owner.partner in seen, context

@@ -327,6 +327,38 @@ def test_an_expired_waiver_silences_nothing() -> None:
     assert report.summary.waived_cells == 0
 
 
+def test_a_waiver_expiring_within_the_horizon_is_forecast_where_nothing_else_waives() -> None:
+    # Both waivers silence the tv gap today; from 2027-01-31 only the northern one does.
+    everywhere = waiver("tv-all", "{category: [tv]}", "2027-01-31")
+    north = waiver("tv-north", "{category: [tv], region: [north]}", "2027-06-30")
+    assert findings(METRO_BILLING, FASTNET_INTERNET, everywhere, north) == [
+        {
+            "rule": "waiver-expiring",
+            "severity": "warning",
+            "message": "waiver tv-all expires on 2027-01-31; then coverage-gap fires on 2 cells",
+            "partners": [],
+            "documents": ["Waiver/tv-all"],
+            "region": {"category": ["tv"], "region": ["south"]},
+            "cells": 2,
+            "example": {"category": "no-signal", "region": "south"},
+            "date": "2027-01-31",
+        }
+    ]
+
+
+def test_a_gap_owned_before_its_waiver_expires_is_not_forecast() -> None:
+    tv = waiver("tv-all", "{category: [tv]}", "2027-01-31")
+    cabler = contract(
+        "cabler-tv",
+        "cabler",
+        """  effective: {from: 2027-01-15}
+  scope: [{where: {category: [tv]}}]
+  accountable: [{where: {category: [tv]}}]
+""",
+    )
+    assert findings(METRO_BILLING, FASTNET_INTERNET, cabler, tv) == []
+
+
 def test_a_partner_with_scope_outside_the_consulted_team_is_a_gray_zone() -> None:
     fastnet = contract(
         "fastnet-internet",

@@ -6,14 +6,25 @@ in them, and the report a person should read."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
+import msgspec
 import pytest
 from conftest import EXAMPLES, PARTNERS, WriteAlliance
 
 from registry import yamlnodes
-from registry.load import MAX_FILE_BYTES, load, load_texts
+from registry.load import (
+    MAX_FILE_BYTES,
+    LoadResult,
+    bundle_documents,
+    load,
+    load_texts,
+    read_documents,
+    read_stored,
+)
+from registry.model import to_builtins
 
 CASES = sorted(p for p in (EXAMPLES / "invalid").iterdir() if p.is_dir())
 
@@ -202,3 +213,65 @@ def test_nesting_past_the_limit_points_at_the_bracket(name: str, text: str) -> N
     first_bracket = text.splitlines()[1].index("[") + 1
     assert (error.line, error.column) == (2, first_bracket + 64)
     assert error.message.startswith("the document nests deeper than 64 levels")
+
+
+def test_a_put_with_three_mistakes_in_one_document_reports_all_three(alliance_dir: Path) -> None:
+    """The load of the write path (registry/service/writes.py): the stored documents
+    decoded as stored, the sent one checked, then every reference. An unknown field
+    and a date that does not exist (its schema errors) do not hide the partner typo."""
+    stored = [
+        (f"{d.ref}.json", msgspec.json.encode(to_builtins(d)).decode())
+        for d in load([alliance_dir]).checked
+        if d.ref != "Contract/fastnet-internet"
+    ]
+    sent = {
+        "apiVersion": "alliance-registry/v1",
+        "kind": "Contract",
+        "metadata": {"name": "fastnet-internet", "alliance": "metro-home"},
+        "spec": {
+            "partner": "fastnett",
+            "effective": {"from": "2026-01-01", "until": "2026-12-32"},
+            "accountable": [{"where": {"category": ["internet"]}}],
+            "escalation": "standard",
+            "colour": "blue",
+        },
+    }
+    result = LoadResult(files=1)
+    documents = read_documents([("request.json", json.dumps(sent, indent=2))], result)
+    bundle_documents(read_stored(stored, LoadResult()) + documents, result)
+    assert [str(e) for e in result.errors] == [
+        "request.json:24:5: $.spec.colour: unknown field 'colour'; remove it (allowed here: "
+        "partner, effective, deliveryModel, scope, accountable, consulted, handoffs, "
+        "escalation, grantsFace)",
+        "request.json:12:7: $.spec.effective.until: '2026-12-32' is not a date; write "
+        "YYYY-MM-DD, e.g. 2027-01-01",
+        "request.json:9:5: $.spec.partner: unknown partner 'fastnett' in alliance 'metro-home' "
+        "(did you mean 'fastnet'?)",
+    ]
+    assert result.bundles == {}
+
+
+def test_a_file_that_does_not_parse_hides_only_what_it_may_have_held(
+    tmp_path: Path, write_alliance: WriteAlliance
+) -> None:
+    # The unreadable file may have held a Partner 'telco': not reported unknown. The
+    # node typo of the same contract does not depend on that file: reported.
+    contracts = (EXAMPLES / "invalid" / "unknown-partner" / "contracts.yaml").read_text()
+    folder = write_alliance(
+        tmp_path / "m",
+        **{
+            "contracts.yaml": contracts.replace("[billing, installation]", "[biling]"),
+            "telco.yaml": "kind: [unclosed\n",
+        },
+    )
+    result = load([folder])
+    assert [(e.file, e.path, e.message) for e in result.errors] == [
+        (
+            str(folder / "contracts.yaml"),
+            "$.spec.accountable[0].where.category[0]",
+            "unknown category 'biling' (did you mean 'billing'?)",
+        ),
+        (str(folder / "telco.yaml"), "$", result.errors[1].message),
+    ]
+    assert result.errors[1].message.startswith("YAML syntax error")
+    assert result.bundles == {}

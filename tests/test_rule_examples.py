@@ -1,6 +1,7 @@
 """Every rule by example: one folder per rule under examples/rules/, each with a
 failing and a passing alliance and the exact JSON report `registry audit` prints
-for it in `expected.json` (see examples/rules/README.md).
+for it in `expected.json` (see examples/rules/README.md); a rule with situations
+worth showing apart adds a pair per situation, `fail-<case>/` and `pass-<case>/`.
 
 A case is audited as `registry audit <folder>/*.yaml --as-of 2026-11-22 --format
 json`: the YAML files only, because the loader would read `expected.json` as a
@@ -23,6 +24,24 @@ AS_OF = "2026-11-22"
 RULE_EXAMPLES = EXAMPLES / "rules"
 SIDES = ("fail", "pass")
 CASES = sorted(p for p in RULE_EXAMPLES.glob("*/*") if p.is_dir())
+
+
+def situations(rule: str) -> list[str]:
+    """The rule's pairs of examples: "" for fail/ and pass/, then each `<case>` of a
+    fail-<case>/ and pass-<case>/ pair."""
+    folders = {p.name for p in (RULE_EXAMPLES / rule).iterdir() if p.is_dir()}
+    return ["", *sorted(f.removeprefix("fail-") for f in folders if f.startswith("fail-"))]
+
+
+def side(rule: str, kind: str, case: str) -> Path:
+    return RULE_EXAMPLES / rule / (f"{kind}-{case}" if case else kind)
+
+
+PAIRS = [
+    pytest.param(rule, case, id=f"{rule}/{case}" if case else rule)
+    for rule in sorted(RULES)
+    for case in situations(rule)
+]
 
 # The spec keys each rule says cause its findings (SARIF points at them).
 CAUSES = {rule.id: rule.causes for rule in RULES.values()}
@@ -51,12 +70,16 @@ def test_every_rule_has_a_failing_and_a_passing_example() -> None:
     folders = sorted(p.name for p in RULE_EXAMPLES.iterdir() if p.is_dir())
     assert folders == sorted(RULES), "one folder per rule of registry/rules/, named by its id"
     for rule in RULES:
-        for side in SIDES:
-            case = RULE_EXAMPLES / rule / side
-            assert (case / "expected.json").is_file(), f"{rule}/{side}/expected.json is missing"
-            assert (case / "alliance.yaml").is_file(), f"{rule}/{side}/alliance.yaml is missing"
-        extra = {p.name for p in (RULE_EXAMPLES / rule).iterdir() if p.is_dir()} - set(SIDES)
-        assert not extra, f"{rule} holds folders other than fail/ and pass/: {sorted(extra)}"
+        paired = {side(rule, kind, case).name for case in situations(rule) for kind in SIDES}
+        for name in sorted(paired):
+            case = RULE_EXAMPLES / rule / name
+            assert (case / "expected.json").is_file(), f"{rule}/{name}/expected.json is missing"
+            assert (case / "alliance.yaml").is_file(), f"{rule}/{name}/alliance.yaml is missing"
+        extra = {p.name for p in (RULE_EXAMPLES / rule).iterdir() if p.is_dir()} - paired
+        assert not extra, (
+            f"{rule} holds folders other than fail/, pass/ and fail-<case>/ with its "
+            f"pass-<case>/: {sorted(extra)}"
+        )
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -68,12 +91,12 @@ def test_report_is_exactly_the_expected_one(case: Path, capsys: pytest.CaptureFi
     assert code == (1 if errors else 0)
 
 
-@pytest.mark.parametrize("rule", sorted(RULES))
+@pytest.mark.parametrize(("rule", "case"), PAIRS)
 def test_the_failing_example_fires_its_rule_and_the_fix_silences_it(
-    rule: str, capsys: pytest.CaptureFixture[str]
+    rule: str, case: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, failing = audit(RULE_EXAMPLES / rule / "fail", capsys)
-    _, passing = audit(RULE_EXAMPLES / rule / "pass", capsys)
+    _, failing = audit(side(rule, "fail", case), capsys)
+    _, passing = audit(side(rule, "pass", case), capsys)
     fired = rules_in(failing)
     assert rule in fired
     assert fired <= {rule} | ALSO_FIRES.get(rule, set()), "keep the failing example to its rule"
@@ -81,22 +104,23 @@ def test_the_failing_example_fires_its_rule_and_the_fix_silences_it(
     assert rules_in(passing) <= fired - {rule}, "the fix must not add findings"
     # The expected reports say the same, so a regenerated expected.json cannot
     # bless an example that stopped showing its rule.
-    for side, wanted in (("fail", True), ("pass", False)):
-        expected = json.loads((RULE_EXAMPLES / rule / side / "expected.json").read_text())
-        assert (rule in rules_in(expected)) is wanted, f"{rule}/{side}/expected.json"
+    for kind, wanted in (("fail", True), ("pass", False)):
+        folder = side(rule, kind, case)
+        expected = json.loads((folder / "expected.json").read_text())
+        assert (rule in rules_in(expected)) is wanted, f"{rule}/{folder.name}/expected.json"
 
 
 def test_every_rule_names_the_keys_that_cause_it() -> None:
     assert sorted(CAUSES) == sorted(RULES)
 
 
-@pytest.mark.parametrize("rule", sorted(RULES))
+@pytest.mark.parametrize(("rule", "case"), PAIRS)
 def test_sarif_points_at_the_line_that_causes_the_finding(
-    rule: str, capsys: pytest.CaptureFixture[str]
+    rule: str, case: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A code host annotates the key of the failing example's document that causes each
     finding: `accountable:` of both contracts of an overlap, `expires:` of a waiver."""
-    files = sorted(str(p) for p in (RULE_EXAMPLES / rule / "fail").glob("*.yaml"))
+    files = sorted(str(p) for p in side(rule, "fail", case).glob("*.yaml"))
     assert main(["audit", *files, "--as-of", AS_OF, "--format", "sarif"]) in (0, 1)
     log = json.loads(capsys.readouterr().out)
     pointed = []

@@ -115,6 +115,7 @@ def metro_decision(version: str, enriched: dict[str, Any]) -> dict[str, Any]:
         "status": "owned",
         "owner": {"partner": "metro", "contract": "metro-care"},
         "candidates": [],
+        "waivers": [],
         "face": {"partner": "metro"},
         "handoff": None,
         "consulted": [],
@@ -378,6 +379,30 @@ def test_an_unowned_ticket_gets_its_face_and_goes_to_the_authority(
     assert decision["ticket"]["relatedParty"] == [
         party_v5("customerFace", "metro", "Metro Home plc")
     ]
+
+
+def test_a_ticket_in_a_waived_gap_names_the_waiver(triple_play: OwnerIndex) -> None:
+    # Legal disputes are unowned by design: the routing says so, so the complaint
+    # system can tell the intended gap from a broken one.
+    v5 = {
+        "ticketType": "legal-dispute",
+        "creationDate": "2026-11-22T10:00:00Z",
+        "troubleTicketCharacteristic": [{"name": "region", "value": "north"}],
+        "channel": {"name": "web"},
+    }
+    decision = to_builtins(route(v5, triple_play, RECEIVED))
+    assert (decision["status"], decision["owner"]) == ("unowned", None)
+    assert decision["waivers"] == [
+        {
+            "name": "legal-disputes-to-court",
+            "rule": "coverage-gap",
+            "expires": "2027-12-31",
+            "approvedBy": "board",
+        }
+    ]
+    # Once the waiver has expired, the same ticket is an unintended gap.
+    later = {**v5, "creationDate": "2028-01-02T10:00:00Z"}
+    assert to_builtins(route(later, triple_play, RECEIVED))["waivers"] == []
 
 
 # -- every mapping error --------------------------------------------------------------

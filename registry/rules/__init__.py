@@ -6,8 +6,9 @@ underscores): its `RULE` holds the id, the default severity, the parameters and
 their defaults, when it fires (`fires_when`, shown in the docs, SARIF and the page),
 the spec keys that cause its findings (SARIF points at them), how it detects and its
 message. `rule.py` has the kinds: a `CellRule` reads a region's `Timeline` and gives a
-`Label` or None, a `ContractRule` or `WaiverRule` checks one document and gives what
-it `Said`. `waivers.py` says which waivers are live and what they silence;
+`Label` or None, a `ForecastRule` reads it with the audit's `Outlook` (what the cell
+rules say there on a later day), a `ContractRule` or `WaiverRule` checks one document
+and gives what it `Said`. `waivers.py` says which waivers are live and what they silence;
 `auditing.py` runs the rules.
 
 To add a rule:

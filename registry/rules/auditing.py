@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from registry.bundle import Bundle, is_active
-from registry.claims import Compiled, State, compile_bundle, window_cuts
+from registry.claims import Compiled, State, compile_bundle, horizon_end, window_cuts
 from registry.dimensions import Box
 from registry.engine import Arrangement, box_cells, merged, paused_gc
 from registry.findings import Finding, Report, Summary
@@ -24,7 +24,10 @@ from registry.rules.rule import (
     CellRule,
     Context,
     ContractRule,
+    ForecastRule,
     Label,
+    Outlook,
+    RegionRule,
     Said,
     Timeline,
     WaiverRule,
@@ -33,6 +36,7 @@ from registry.rules.waivers import live_waivers, silencing
 
 # The rules by what they read, in the catalogue's order.
 ON_CELLS = [rule for rule in RULES.values() if isinstance(rule, CellRule)]
+FORECASTS = [rule for rule in RULES.values() if isinstance(rule, ForecastRule)]
 ON_CONTRACTS = [rule for rule in RULES.values() if isinstance(rule, ContractRule)]
 ON_WAIVERS = [rule for rule in RULES.values() if isinstance(rule, WaiverRule)]
 
@@ -106,6 +110,9 @@ def _signer(
     severities = bundle.policy.severities
     detectors = [(rule.id, rule.detect) for rule in ON_CELLS if severities[rule.id] != "off"]
     live = live_waivers(bundle, as_of)
+    outlook = _outlook(bundle, as_of, dict(detectors))
+    if outlook.expiring:  # else nothing expires within the horizon: nothing to foresee
+        detectors += [(r.id, r.detector(outlook)) for r in FORECASTS if severities[r.id] != "off"]
     signed: dict[tuple[State, ...], Signature] = {}
 
     def sign(timeline: tuple[State, ...]) -> Signature:
@@ -133,18 +140,44 @@ def _signer(
     return sign
 
 
-# A cell finding's group: its rule, date and partners.
-Group = tuple[str, str | None, frozenset[str]]
+def _outlook(
+    bundle: Bundle, as_of: dt.date, detect: dict[str, Callable[[Timeline], Label | None]]
+) -> Outlook:
+    """The waivers live on `as_of` expiring within the horizon (but those of forecast
+    rules), and what the cell rules at work say on a later day, after its waivers."""
+    end = horizon_end(as_of, bundle.policy.horizon)
+    foreseen = {rule.id for rule in FORECASTS}
+    expiring = {
+        i: w
+        for i, w in enumerate(bundle.waivers)
+        if as_of < w.spec.expires <= end and w.spec.rule not in foreseen
+    }
+    live_on: dict[dt.date, dict[int, str]] = {}
+
+    def fires(rule: str, timeline: Timeline, day: dt.date) -> Label | None:
+        found = detect[rule](timeline) if rule in detect else None
+        if found is None:
+            return None
+        if day not in live_on:
+            live_on[day] = live_waivers(bundle, day)
+        return None if silencing(timeline.now, rule, live_on[day]) else found
+
+    return Outlook(expiring, fires)
+
+
+# A cell finding's group: its rule, date, partners and expiring waivers.
+Group = tuple[str, str | None, frozenset[str], frozenset[tuple[str, str]]]
 
 
 def _cell_findings(
     bundle: Bundle, compiled: Compiled, arrangement: Arrangement, signatures: list[Signature]
 ) -> Iterator[Finding]:
     groups, pairs = _grouped(arrangement, signatures)
-    for (rule_id, date, partners), boxes in groups.items():
+    for (rule_id, date, partners, expiring), boxes in groups.items():
         rule = RULES[rule_id]
-        assert isinstance(rule, CellRule)
-        label = Label(partners, date, frozenset(pairs.get((rule_id, date, partners), ())))
+        assert isinstance(rule, RegionRule)
+        named = frozenset(pairs.get((rule_id, date, partners, expiring), ()))
+        label = Label(partners, date, named, expiring)
         segment = 0
         if rule.documents == "contracts on its date":
             assert date is not None
@@ -167,7 +200,7 @@ def _grouped(
     pairs: dict[Group, set[tuple[str, str]]] = {}
     for box, lid in arrangement.leaves:
         for rule, label in signatures[lid].labels:
-            key = (rule, label.date, label.partners)
+            key = (rule, label.date, label.partners, label.expiring)
             groups.setdefault(key, []).append(box)
             if label.pairs:
                 pairs.setdefault(key, set()).update(label.pairs)
@@ -175,12 +208,15 @@ def _grouped(
 
 
 def _cell_finding(
-    bundle: Bundle, rule: CellRule, label: Label, box: Box, found: list[State]
+    bundle: Bundle, rule: RegionRule, label: Label, box: Box, found: list[State]
 ) -> Finding:
     space = bundle.space
     cells = space.box_cells(box)
     if rule.documents == "alliance":
         documents = [bundle.alliance.ref]
+    elif rule.documents == "waivers":
+        names = {name for name, _ in label.expiring}
+        documents = sorted(w.ref for w in bundle.waivers if w.name in names)
     else:
         owners = label.accountable
         accountable_here = {k for state in found for k in state.accountable}
@@ -204,7 +240,7 @@ def _cell_finding(
 
 def _document_findings(bundle: Bundle, as_of: dt.date, used_waivers: set[int]) -> list[Finding]:
     severities = bundle.policy.severities
-    context = Context(bundle, as_of, frozenset(used_waivers), frozenset(bundle.face_partners()))
+    context = Context(bundle, as_of, frozenset(used_waivers))
     on_contracts = [(r.id, r.check) for r in ON_CONTRACTS if severities[r.id] != "off"]
     on_waivers = [(r.id, r.check) for r in ON_WAIVERS if severities[r.id] != "off"]
     said: list[tuple[str, Said]] = []

@@ -27,6 +27,7 @@ from registry.rules import (
     outside_scope,
     sla_bound,
     waiver_expired,
+    waiver_expiring,
     waiver_unused,
 )
 from registry.rules.rule import SEVERITY_RANK, Rule
@@ -42,6 +43,7 @@ RULES: dict[str, Rule] = {
         face_overlap.RULE,
         future_gap.RULE,
         future_overlap.RULE,
+        waiver_expiring.RULE,
         outside_scope.RULE,
         gray_zone.RULE,
         handoff_missing.RULE,
@@ -57,5 +59,5 @@ RULES: dict[str, Rule] = {
     )
 }
 
-DEFAULT_HORIZON = Duration(days=90)  # how far ahead the future-* rules look
+DEFAULT_HORIZON = Duration(days=90)  # how far ahead future-* and waiver-expiring look
 CELL_RULES = [rule.id for rule in RULES.values() if rule.cell]

@@ -1,6 +1,6 @@
 """The timeline of the auditor's page: each partner's contracts over time as an SVG
-(in viewBox units), with `asOf`, the horizon and the days future gaps and overlaps
-begin, for the web page and the offline report alike."""
+(in viewBox units), with `asOf`, the horizon, the days future gaps and overlaps
+begin and the days waivers expire, for the web page and the offline report alike."""
 
 from __future__ import annotations
 
@@ -89,6 +89,26 @@ class Marker:
 
 
 @dataclass(frozen=True)
+class Expiry:
+    """The waivers expiring on one day, and the cells where their rules then fire
+    (`waiver-expiring`, within the horizon)."""
+
+    day: dt.date
+    x: float
+    waivers: tuple[str, ...]  # "name (rule)", by name
+    cells: int
+    flip: bool = False
+
+    @property
+    def label(self) -> str:
+        text = f"{self.day.isoformat()}: waiver{'s' if len(self.waivers) > 1 else ''} "
+        text += f"{', '.join(self.waivers)} expire{'' if len(self.waivers) > 1 else 's'}"
+        if self.cells:
+            text += f"; then {self.cells:,} cell{'s' if self.cells != 1 else ''} show findings"
+        return text
+
+
+@dataclass(frozen=True)
 class Tick:
     x: float
     label: str
@@ -124,6 +144,8 @@ class Timeline:
     as_of_flip: bool
     contracts: list[ContractRow]
     future: list[Finding]  # future-gap and future-overlap findings, by date
+    expiries: list[Expiry] = field(default_factory=list)  # by day
+    expiring: list[Finding] = field(default_factory=list)  # waiver-expiring findings, by date
 
 
 WIDTH, LEFT, RIGHT, TOP, LANE = 1000, 170, 985, 40, 22
@@ -140,6 +162,7 @@ def timeline(bundle: Bundle, report: Report, palette: dict[str, str]) -> Timelin
         if effective is not None:
             days.update(d for d in (effective.from_, effective.until) if d is not None)
     days.update(dt.date.fromisoformat(f.date) for f in future if f.date)
+    days.update(w.spec.expires for w in bundle.waivers)
     first, last = min(days), max(days)
     pad = dt.timedelta(days=max(30, (last - first).days // 12))
     start, end = first - pad, last + pad
@@ -189,6 +212,10 @@ def timeline(bundle: Bundle, report: Report, palette: dict[str, str]) -> Timelin
     for day, (gaps, overlaps) in sorted(per_day.items()):
         markers.append(Marker(day, x(day), gaps, overlaps, flip=x(day) > RIGHT - 90))
     rows.sort(key=lambda r: (r.partner, r.start or dt.date.min, r.contract))
+    expiring = sorted(
+        (f for f in report.findings if f.rule == "waiver-expiring" and f.date),
+        key=lambda f: (f.date or "", f.documents),
+    )
     return Timeline(
         start=start,
         end=end,
@@ -206,6 +233,8 @@ def timeline(bundle: Bundle, report: Report, palette: dict[str, str]) -> Timelin
         as_of_flip=x(as_of) > RIGHT - 110,
         contracts=rows,
         future=future,
+        expiries=_expiries(bundle, expiring, x),
+        expiring=expiring,
     )
 
 
@@ -217,6 +246,21 @@ def _placement(contracts: tuple[str, ...], x0: float, width: float) -> tuple[str
     if x0 + width + 4 + text <= WIDTH - 2:
         return "after", x0, x0 + width + 8 + text
     return "before", x0 - 8 - text, x0 + width
+
+
+def _expiries(
+    bundle: Bundle, expiring: list[Finding], x: Callable[[dt.date], float]
+) -> list[Expiry]:
+    by_day: dict[dt.date, list[str]] = {}
+    for waiver in sorted(bundle.waivers, key=lambda w: w.name):
+        by_day.setdefault(waiver.spec.expires, []).append(f"{waiver.name} ({waiver.spec.rule})")
+    cells: dict[str, int] = {}
+    for f in expiring:
+        cells[f.date or ""] = cells.get(f.date or "", 0) + (f.cells or 0)
+    return [
+        Expiry(day, x(day), tuple(names), cells.get(day.isoformat(), 0), flip=x(day) > RIGHT - 90)
+        for day, names in sorted(by_day.items())
+    ]
 
 
 def _ticks(start: dt.date, end: dt.date, x: Callable[[dt.date], float]) -> list[Tick]:
