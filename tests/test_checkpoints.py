@@ -99,6 +99,7 @@ def said(done: subprocess.CompletedProcess[str]) -> tuple[int, str, str]:
 # -- the key ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # runs the command line in its own process
 def test_key_generate_writes_a_private_key_and_prints_its_public_key(tmp_path: Path) -> None:
     out = tmp_path / "signing.pem"
 
@@ -259,6 +260,7 @@ def test_a_signed_chain_takes_no_unsigned_entry(three: Store, database_url: str)
 # -- registry log verify --checkpoint: intact, and the refusals ---------------------------------
 
 
+@pytest.mark.slow  # runs the command line in its own process
 def test_an_intact_history_is_proven(three: Store, database_url: str, tmp_path: Path) -> None:
     early = saved(three, tmp_path)
     (tmp_path / "key").write_text(KEY + "\n")
@@ -280,6 +282,7 @@ def test_an_intact_history_is_proven(three: Store, database_url: str, tmp_path: 
     assert said(printed) == (0, Registry(three).checkpoint(ALLIANCE), "")
 
 
+@pytest.mark.slow  # runs the command line in its own process
 def test_a_checkpoint_signed_by_another_key_is_refused(
     three: Store, database_url: str, tmp_path: Path
 ) -> None:
@@ -300,6 +303,7 @@ def test_a_checkpoint_signed_by_another_key_is_refused(
     )
 
 
+@pytest.mark.slow  # runs the command line in its own process
 def test_an_altered_checkpoint_file_is_refused(
     three: Store, database_url: str, tmp_path: Path
 ) -> None:
@@ -323,6 +327,7 @@ def test_an_altered_checkpoint_file_is_refused(
     )  # fmt: skip
 
 
+@pytest.mark.slow  # runs the command line in its own process
 def test_a_checkpoint_of_another_registry(
     three: Store, database_url: str, tmp_path: Path, alliance_dir: Path
 ) -> None:
@@ -386,6 +391,7 @@ def rewrite_body(store: Store, ref: str, revision: int, body: str) -> None:
         session.commit()
 
 
+@pytest.mark.slow  # runs the command line in its own process
 def test_a_an_edited_body_with_every_hash_recomputed(
     three: Store, database_url: str, tmp_path: Path
 ) -> None:
@@ -451,6 +457,7 @@ def forge_entry(store: Store, body: str) -> None:
         session.commit()
 
 
+@pytest.mark.slow  # runs the command line in its own process
 def test_b_a_forged_entry_with_a_correct_hash(
     three: Store, database_url: str, tmp_path: Path
 ) -> None:
@@ -478,6 +485,7 @@ def test_b_a_forged_entry_with_a_correct_hash(
     assert "(the last is of revision 4; the log is at revision 4)" in refused.value.message
 
 
+@pytest.mark.slow  # runs the command line in its own process
 def test_c_every_row_of_an_alliance_deleted(
     three: Store, database_url: str, tmp_path: Path
 ) -> None:
@@ -503,6 +511,7 @@ def test_c_every_row_of_an_alliance_deleted(
     )
 
 
+@pytest.mark.slow  # runs the command line in its own process
 def test_d_a_token_made_admin_in_the_database(
     tokens: dict[str, str], seeded: Store, database_url: str, tmp_path: Path
 ) -> None:
@@ -523,6 +532,7 @@ def test_d_a_token_made_admin_in_the_database(
     assert said(prove(database_url, path)) == (1, f"token log: 4 problem(s)\n{changed}", "")
 
 
+@pytest.mark.slow  # runs the command line in its own process
 def test_d_a_token_made_admin_with_a_forged_log_entry(
     tokens: dict[str, str], seeded: Store, database_url: str, tmp_path: Path
 ) -> None:

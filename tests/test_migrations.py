@@ -296,6 +296,7 @@ def test_processes_starting_together_agree(engine: Engine, database_url: str) ->
 # -- the door: registry db, registry serve --------------------------------------------
 
 
+@pytest.mark.slow  # runs the command line in its own process
 def test_registry_db_upgrade_and_current(engine: Engine, database_url: str) -> None:
     load_v1(engine)
     runs = [
@@ -317,6 +318,7 @@ def test_registry_db_upgrade_and_current(engine: Engine, database_url: str) -> N
     ]
 
 
+@pytest.mark.slow  # runs the command line in its own process
 def test_registry_db_upgrade_refuses_a_newer_database(engine: Engine, database_url: str) -> None:
     upgrade(database_url)
     with engine.begin() as connection:
