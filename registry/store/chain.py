@@ -78,12 +78,7 @@ def verify(
     written: set[tuple[str, int]] = set()
     for entry in entries:
         where = f"{alliance.name} entry {entry.seq} (revision {entry.revision})"
-        if entry.previous != previous:
-            problems.append(f"{where}: does not follow the entry before it")
-        if entry.hash != entry_hash(entry):
-            problems.append(f"{where}: its content does not match its hash")
-        if entry.revision != revision + 1:
-            problems.append(f"{where}: follows revision {revision}")
+        problems += _link_problems(where, entry, entry_hash(entry), previous, revision)
         problems += _documents_problems(where, entry, versions, written)
         previous, revision = entry.hash, entry.revision
     if alliance.head != previous or alliance.revision != revision:
@@ -193,6 +188,26 @@ def token_entry_hash(entry: TokenChangeRow, previous: str | None = None) -> str:
     return hashlib.sha256(msgspec.json.encode(["token", *fields])).hexdigest()
 
 
+class _Link(Protocol):
+    previous: str
+    hash: str
+    revision: int
+
+
+def _link_problems(
+    where: str, entry: _Link, recomputed: str, previous: str, after: int
+) -> list[str]:
+    """How an entry fails to be the link after (`previous`, revision `after`) of its chain."""
+    problems = []
+    if entry.previous != previous:
+        problems.append(f"{where}: does not follow the entry before it")
+    if entry.hash != recomputed:
+        problems.append(f"{where}: its content does not match its hash")
+    if entry.revision != after + 1:
+        problems.append(f"{where}: follows revision {after}")
+    return problems
+
+
 def verify_tokens(
     revision: int, head: str, entries: Iterable[TokenChangeRow], rows: Iterable[TokenFields]
 ) -> list[str]:
@@ -202,12 +217,7 @@ def verify_tokens(
     newest: dict[int, TokenChangeRow] = {}
     for entry in entries:
         where = f"{TOKEN_LOG} entry {entry.seq} (revision {entry.revision})"
-        if entry.previous != previous:
-            problems.append(f"{where}: does not follow the entry before it")
-        if entry.hash != token_entry_hash(entry):
-            problems.append(f"{where}: its content does not match its hash")
-        if entry.revision != at + 1:
-            problems.append(f"{where}: follows revision {at}")
+        problems += _link_problems(where, entry, token_entry_hash(entry), previous, at)
         newest[entry.token] = entry
         previous, at = entry.hash, entry.revision
     if (head or GENESIS) != previous or revision != at:

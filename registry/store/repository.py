@@ -418,12 +418,7 @@ class Store:
         this one signs no entry it did not write either. So a store without the key,
         or a chain that no longer ends at its last checkpoint (an entry forged on it,
         an entry rewritten), is refused, and nothing is written."""
-        latest = session.exec(
-            select(CheckpointRow)
-            .where(CheckpointRow.chain == chain)
-            .order_by(col(CheckpointRow.size).desc())
-            .limit(1)
-        ).first()
+        latest = _latest_checkpoint(session, chain)
         if latest is not None:
             what = f"the change log of '{chain.partition('/')[2]}'" if "/" in chain else TOKEN_LOG
             if self.signer is None:
@@ -469,12 +464,7 @@ class Store:
                 if row is None:
                     return None
                 revision = row.revision
-            latest = session.exec(
-                select(CheckpointRow)
-                .where(CheckpointRow.chain == chain)
-                .order_by(col(CheckpointRow.size).desc())
-                .limit(1)
-            ).first()
+            latest = _latest_checkpoint(session, chain)
         return revision, latest
 
     def prove(self, anchor: Checkpoint, verifier: Verifier) -> Proof:
@@ -663,6 +653,16 @@ _BUMP_TOKENS = text(
     "WHERE id = 1 "
     "ON CONFLICT (id) DO UPDATE SET generation = registry_state.generation + 1"
 )
+
+
+def _latest_checkpoint(session: Session, chain: str) -> CheckpointRow | None:
+    """The chain's newest checkpoint (None: none yet)."""
+    return session.exec(
+        select(CheckpointRow)
+        .where(CheckpointRow.chain == chain)
+        .order_by(col(CheckpointRow.size).desc())
+        .limit(1)
+    ).first()
 
 
 def _token_state(session: Session) -> RegistryState:
