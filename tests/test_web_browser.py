@@ -500,11 +500,12 @@ def test_a_waived_gap_is_not_read_as_a_partners(page: Any, live: Live) -> None:
 
 def test_show_in_the_matrix_keeps_the_column_headers_on_screen(page: Any, live: Live) -> None:
     sign_in(page, live, live.tokens["admin"])
-    # FastNet and FieldForce leave on 2028-01-01: future gaps, each with its link.
+    # FastNet and FieldForce leave on 2028-01-01: future gaps, each with its link; and
+    # the legal-disputes waiver expires on 2027-12-31 (waiver-expiring), with its own.
     page.goto(f"{live.base}/ui/alliances/triple-play?asOf=2027-12-01")
     links = page.locator("a.locate")
-    assert links.count() == 3
-    for n in range(3):
+    assert links.count() == 4
+    for n in range(4):
         page.goto(f"{live.base}/ui/alliances/triple-play?asOf=2027-12-01")
         href = links.nth(n).get_attribute("href")
         links.nth(n).click()
