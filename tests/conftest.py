@@ -137,6 +137,28 @@ ROLE_SCOPES: dict[str, tuple[str | None, str | None]] = {
 }
 
 
+# The API's broadest modules ask every route of every role, or every error, on both
+# databases. Their PostgreSQL half is `slow`: the full suite (and CI) runs it, and the
+# quick loop (`pytest -m "not slow"`) runs them on SQLite and every other module, the
+# store's included, on both.
+POSTGRES_IN_THE_FULL_SUITE_ONLY = {
+    "test_api_errors.py",
+    "test_api_queries.py",
+    "test_api_roles.py",
+    "test_web.py",
+    "test_api_limits.py",
+    "test_tickets.py",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("database_url") == "postgresql"
+        if on_postgres and item.path.name in POSTGRES_IN_THE_FULL_SUITE_ONLY:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty registry database. On PostgreSQL each test gets its own schema

@@ -163,6 +163,7 @@ def test_the_key_settings(tmp_path: Path) -> None:
         assert refused.value.message == message
 
 
+@pytest.mark.slow  # starts registry serve
 def test_serve_refuses_a_key_it_cannot_use(tmp_path: Path) -> None:
     served = subprocess.run(
         [sys.executable, "-m", "registry", "serve", "--database-url", f"sqlite:///{tmp_path}/r.db"],

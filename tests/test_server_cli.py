@@ -55,6 +55,7 @@ def test_token_create_list_and_revoke(seeded: Store, database_url: str) -> None:
     assert (again.returncode, again.stderr) == (2, "registry: no token 1 in force\n")
 
 
+@pytest.mark.slow  # a process per bad scope
 @pytest.mark.parametrize(
     ("args", "message"),
     [
