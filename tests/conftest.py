@@ -99,6 +99,24 @@ MINIMAL = {"alliance.yaml": ALLIANCE, "partners.yaml": PARTNERS, "contracts.yaml
 WriteAlliance = Callable[..., Path]
 
 
+# FastNet's one-month trial before its contract: a timeline bar too short for its name.
+TRIAL_CONTRACT = """\
+apiVersion: alliance-registry/v1
+kind: Contract
+metadata: {name: fastnet-internet-trial, alliance: metro-home}
+spec:
+  partner: fastnet
+  effective: {from: 2025-12-01, until: 2026-01-01}
+  scope:
+    - where: {category: [connectivity]}
+  accountable:
+    - where: {category: [internet]}
+  handoffs:
+    - {endpoint: tickets, mode: retain, acknowledgeWithin: PT1H, resolveWithin: P2D}
+  escalation: standard
+"""
+
+
 def write_files(folder: Path, files: dict[str, str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import ALLIANCE, CONTRACTS, MINIMAL, WriteAlliance, write_files
+from conftest import ALLIANCE, CONTRACTS, MINIMAL, TRIAL_CONTRACT, WriteAlliance, write_files
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -689,24 +689,7 @@ def test_the_alliance_list_shows_titles_and_todays_counts(
 
 
 # FastNet's one-month trial before its contract: a bar far too short for its name.
-TRIAL = (
-    CONTRACTS
-    + """---
-apiVersion: alliance-registry/v1
-kind: Contract
-metadata: {name: fastnet-internet-trial, alliance: metro-home}
-spec:
-  partner: fastnet
-  effective: {from: 2025-12-01, until: 2026-01-01}
-  scope:
-    - where: {category: [connectivity]}
-  accountable:
-    - where: {category: [internet]}
-  handoffs:
-    - {endpoint: tickets, mode: retain, acknowledgeWithin: PT1H, resolveWithin: P2D}
-  escalation: standard
-"""
-)
+TRIAL = CONTRACTS + "---\n" + TRIAL_CONTRACT
 
 
 def test_every_timeline_bar_is_labelled(tmp_path: Path, write_alliance: WriteAlliance) -> None:

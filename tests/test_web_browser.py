@@ -27,7 +27,7 @@ import pytest
 
 from registry.serve import examples_dir
 from registry.store import Store
-from tests.conftest import MINIMAL, seed, write_files
+from tests.conftest import MINIMAL, TRIAL_CONTRACT, seed, write_files
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -528,23 +528,6 @@ def test_the_alliance_list_shows_titles_and_counts(page: Any, live: Live) -> Non
     assert re.match(r"[1-9]\d* errors?,", broken.locator(".counts").inner_text())  # the gap
     assert broken.locator(".counts .bad").count() == 1
     shot(page, "ui-alliance-list")
-
-
-TRIAL_CONTRACT = """\
-apiVersion: alliance-registry/v1
-kind: Contract
-metadata: {name: fastnet-internet-trial, alliance: metro-home}
-spec:
-  partner: fastnet
-  effective: {from: 2025-12-01, until: 2026-01-01}
-  scope:
-    - where: {category: [connectivity]}
-  accountable:
-    - where: {category: [internet]}
-  handoffs:
-    - {endpoint: tickets, mode: retain, acknowledgeWithin: PT1H, resolveWithin: P2D}
-  escalation: standard
-"""
 
 
 def test_short_contracts_are_labelled(page: Any, tmp_path: Path) -> None:
