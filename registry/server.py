@@ -17,7 +17,9 @@ from registry.store import Store
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    registry = Registry(store or Store(settings.database_url, settings.signer()))
+    registry = Registry(
+        store or Store(settings.database_url, settings.signer()), settings.view_memory_bytes()
+    )
     return Litestar(
         route_handlers=[*api.route_handlers(), web.WebController, web.static_files()],
         template_config=web.template_config(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
@@ -40,6 +41,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # registry signs nothing.
     signing_key_file: str | None = None
     signing_key: str | None = None
+    # What each worker's compiled views (current and old revisions) may hold, by their
+    # estimated size: a number of bytes, or with a unit (512MiB, 2GiB, 1.5GB). Past it
+    # the least recently used are dropped and compiled again when asked for.
+    view_memory: str = "1GiB"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -52,12 +57,17 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 raw[spec.name] = value
         raw.update({k: v for k, v in overrides.items() if v is not None})
         try:
-            return msgspec.convert(raw, cls, strict=False)
+            settings = msgspec.convert(raw, cls, strict=False)
         except msgspec.ValidationError as exc:
             name = str(exc).rpartition("$.")[2].rstrip("`")
             raise SettingsError(
                 f"REGISTRY_{name.upper()}: {str(exc).partition(' - at')[0]}"
             ) from None
+        settings.view_memory_bytes()  # refused now, not when the first view is built
+        return settings
+
+    def view_memory_bytes(self) -> int:
+        return byte_size("REGISTRY_VIEW_MEMORY", self.view_memory)
 
     def to_env(self) -> dict[str, str]:
         """The variables that reproduce these settings in a worker process."""
@@ -89,6 +99,24 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise SettingsError(
                 f"{where}: {exc}; `registry key generate --out FILE` makes a signing key"
             ) from None
+
+
+_UNITS = {"": 1, "K": 1000, "M": 1000**2, "G": 1000**3, "T": 1000**4}
+_BINARY_UNITS = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4}
+
+
+def byte_size(setting: str, text: str) -> int:
+    """'1GiB', '512MiB', '1.5GB', '1000000' as a number of bytes (at least one)."""
+    found = re.fullmatch(r"\s*(\d{1,15}(?:\.\d{1,6})?)\s*(?:([KMGT]i?)B?|B)?\s*", text)
+    if found is None:
+        raise SettingsError(
+            f"{setting}: expected a size such as 512MiB, 2GiB or a number of bytes, got {text!r}"
+        )
+    number, unit = found[1], found[2] or ""
+    size = int(float(number) * (_BINARY_UNITS.get(unit) or _UNITS[unit]))
+    if size < 1:
+        raise SettingsError(f"{setting}: a size of at least one byte is needed, got {text!r}")
+    return size
 
 
 def _pem(text: str) -> bytes:

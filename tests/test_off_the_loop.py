@@ -141,8 +141,9 @@ def test_a_cold_compile_holds_up_no_other_alliances_compile(
     hold = Hold()
     real = live.Live._build
 
-    def build(self: live.Live, alliance: str) -> Any:
-        return held(self, alliance) if alliance == "metro-home" else real(self, alliance)
+    def build(self: live.Live, alliance: str, *args: Any, **kwargs: Any) -> Any:
+        compile_ = held if alliance == "metro-home" else real
+        return compile_(self, alliance, *args, **kwargs)
 
     held = hold.wrap(real)
     monkeypatch.setattr(live.Live, "_build", build)

@@ -5,7 +5,7 @@ the current revisions and tokens, `writes` is the one write path. The store's re
 types are re-exported here so a door never imports `registry.store`.
 """
 
-from registry.service.live import View
+from registry.service.live import View, Views
 from registry.service.registry import NoCheckpoint, Registry
 from registry.service.writes import (
     AddsErrors,
@@ -31,5 +31,6 @@ __all__ = [
     "Request",
     "StoredDocument",
     "View",
+    "Views",
     "alliance_etag",
 ]

@@ -10,14 +10,21 @@ one indexed read, not a load.
 Compiling an alliance and auditing it take up to seconds for a large one: the
 doors run `view` and `View.audit` in worker threads, and ask `compiled` first, which
 answers at once when the view is built already (the owner query's hot path). Each
-alliance is built under a lock of its own, so a large one compiling holds up no
-other; the tokens and revisions are swapped under another, which no build holds.
+(alliance, revision) is built under a lock of its own, so a large one compiling holds
+up no other; the tokens and revisions are swapped under another, which no build holds.
+
+Any stored revision can be compiled, not only the current one (questions about what
+the registry said then). Every compiled view, current or old, lives in one cache,
+`Views`, bounded by an estimate of its memory (REGISTRY_VIEW_MEMORY): the least
+recently used go first, so a server holding a thousand alliances keeps those asked
+about and compiles the others again when asked.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from registry.access import Action, Principal, digest
@@ -37,6 +44,13 @@ MAX_HOLDER_BYTES = 1024 * 1024
 MAX_HOLDER_HEADER = 256
 MAX_HOLDERS = MAX_HOLDER_BYTES // MAX_HOLDER_HEADER
 
+# A compiled view takes about this many bytes of memory per byte of its stored JSON
+# documents, plus a fixed part (tracemalloc of the synthetic alliances: 17x for the
+# small one, 11x medium, 10.5x large; the fixed part covers the small ones' excess).
+VIEW_BYTES_PER_STORED_BYTE = 11
+VIEW_FIXED_BYTES = 128 * 1024
+DEFAULT_VIEW_MEMORY = 1024**3
+
 
 @dataclass
 class View:
@@ -45,6 +59,9 @@ class View:
     revision: int
     bundle: Bundle
     index: OwnerIndex
+    # The estimated bytes this view holds (VIEW_BYTES_PER_STORED_BYTE), the audits
+    # it keeps aside: what `Views` counts against its bound.
+    size: int = VIEW_FIXED_BYTES
     audits: dict[dt.date, Report] = field(default_factory=dict)
     # One audit of a day at a time: threads asking for the same day wait for it.
     _auditing: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -61,18 +78,54 @@ class View:
         return report
 
 
+class Views:
+    """Compiled views by (alliance, revision), least recently used evicted once their
+    estimated sizes pass `bound` bytes. The view used last is always kept, even alone
+    over the bound: evicting it would compile it again on the next question."""
+
+    def __init__(self, bound: int = DEFAULT_VIEW_MEMORY) -> None:
+        self.bound = bound
+        self.bytes = 0
+        self.evictions = 0
+        self._views: OrderedDict[tuple[str, int], View] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+    def get(self, alliance: str, revision: int) -> View | None:
+        with self._lock:
+            view = self._views.get((alliance, revision))
+            if view is not None:
+                self._views.move_to_end((alliance, revision))
+            return view
+
+    def put(self, view: View, alliance: str) -> None:
+        key = (alliance, view.revision)
+        with self._lock:
+            old = self._views.pop(key, None)
+            if old is not None:
+                self.bytes -= old.size
+            self._views[key] = view
+            self.bytes += view.size
+            while self.bytes > self.bound and len(self._views) > 1:
+                _, evicted = self._views.popitem(last=False)
+                self.bytes -= evicted.size
+                self.evictions += 1
+
+
 class Live:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, view_memory: int = DEFAULT_VIEW_MEMORY) -> None:
         self.store = store
         self.generation = -1
         self.principals: dict[str, Principal] = {}
         self.revisions: dict[str, int] = {}
-        self._views: dict[str, View] = {}
+        self.views = Views(view_memory)
         # Authorization header -> its holder, for this generation: the SHA-256 of a
         # token need not be taken again on every request (bounded: MAX_HOLDER_BYTES).
         self._holders: dict[str, Principal] = {}
         self._lock = threading.Lock()  # swapping tokens and revisions; no build holds it
-        self._builds: dict[str, threading.Lock] = {}  # one per alliance
+        self._builds: dict[tuple[str, int], threading.Lock] = {}  # one per view being built
 
     def refresh(self) -> None:
         generation = self.store.generation()
@@ -113,40 +166,59 @@ class Live:
             article = "an" if principal.role[0] in "aeiou" else "a"
             raise Forbidden(f"{article} {principal.role} token may not {_VERBS[action]}")
 
-    def compiled(self, alliance: str) -> View | None:
-        """The alliance's view if it is compiled at its current revision already."""
-        view = self._views.get(alliance)
-        if view is not None and view.revision == self.revisions.get(alliance):
-            return view
-        return None
+    def compiled(self, alliance: str, revision: int | None = None) -> View | None:
+        """The alliance's view at `revision` (default: the current one) if it is
+        compiled already."""
+        wanted = self.revisions.get(alliance) if revision is None else revision
+        return None if wanted is None else self.views.get(alliance, wanted)
 
-    def view(self, alliance: str) -> View:
-        """The alliance compiled at its current revision (built now if it is not:
-        call it off the event loop)."""
-        view = self.compiled(alliance)
+    def view(self, alliance: str, revision: int | None = None) -> View:
+        """The alliance compiled at `revision` (default: its current one), built now if
+        it is not cached: call it off the event loop. NotFound for a revision the
+        alliance has not reached, naming its current one."""
+        view = self.compiled(alliance, revision)
         if view is not None:
             return view
+        current = self.revisions.get(alliance)
+        if current is None:
+            raise NotFound(f"no alliance '{alliance}'")
+        wanted = current if revision is None else revision
+        if not 1 <= wanted <= current:
+            raise NotFound(
+                f"no revision {wanted} of alliance '{alliance}': its current revision is {current}"
+            )
+        key = (alliance, wanted)
         with self._lock:
-            building = self._builds.setdefault(alliance, threading.Lock())
-        with building:
-            view = self.compiled(alliance)
-            if view is None:
-                view = self._views[alliance] = self._build(alliance)
+            building = self._builds.setdefault(key, threading.Lock())
+        try:
+            with building:
+                view = self.views.get(alliance, wanted)
+                if view is None:
+                    view = self._build(alliance, wanted, current=revision is None)
+                    self.views.put(view, alliance)
+        finally:
+            with self._lock:
+                self._builds.pop(key, None)
         return view
 
-    def _build(self, alliance: str) -> View:
-        snapshot = self.store.snapshot(alliance)
-        if snapshot is None:
-            raise NotFound(f"no alliance '{alliance}'")
-        revision, documents = snapshot
+    def _build(self, alliance: str, revision: int, *, current: bool) -> View:
+        if current:  # the revision and its documents in one read: it may have moved on
+            snapshot = self.store.snapshot(alliance)
+            if snapshot is None:
+                raise NotFound(f"no alliance '{alliance}'")
+            revision, documents = snapshot
+        else:
+            documents = self.store.documents(alliance, revision)
         result = LoadResult()
         stored = read_stored(((f"{d.ref}.json", d.body) for d in documents), result)
         bundle = bundle_documents(stored, result).bundles.get(alliance)
         if bundle is None:  # only a database edited by hand could leave this
             raise RuntimeError(
-                f"the stored documents of '{alliance}' do not load: {result.errors[:3]}"
+                f"the stored documents of '{alliance}' at revision {revision} do not load: "
+                f"{result.errors[:3]}"
             )
-        return View(revision, bundle, OwnerIndex(bundle, revision))
+        size = VIEW_FIXED_BYTES + VIEW_BYTES_PER_STORED_BYTE * sum(len(d.body) for d in documents)
+        return View(revision, bundle, OwnerIndex(bundle, revision), size)
 
 
 _VERBS: dict[Action, str] = {

@@ -21,7 +21,7 @@ from registry.errors import InvalidDocuments, InvalidRequest, NotFound
 from registry.load import load
 from registry.messages import choices, suggest
 from registry.model import KINDS, SLUG_PATTERN, to_builtins
-from registry.service.live import Live, View
+from registry.service.live import DEFAULT_VIEW_MEMORY, Live, View, Views
 from registry.service.writes import Outcome, Request, write
 from registry.store import Entry, Proof, Store, StoredDocument
 from registry.store.tables import TokenRow
@@ -32,15 +32,18 @@ class NoCheckpoint(NotFound):
 
 
 class Registry:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, view_memory: int = DEFAULT_VIEW_MEMORY) -> None:
         self._store = store
-        self._live = Live(store)
+        self._live = Live(store, view_memory)
 
     @classmethod
-    def open(cls, url: str, signer: Signer | None = None) -> Registry:
+    def open(
+        cls, url: str, signer: Signer | None = None, view_memory: int = DEFAULT_VIEW_MEMORY
+    ) -> Registry:
         """The registry in the database at `url` (created or migrated as needed),
-        signing a checkpoint of every chain it appends to when given a key."""
-        return cls(Store(url, signer))
+        signing a checkpoint of every chain it appends to when given a key, keeping
+        compiled views up to `view_memory` bytes (estimated)."""
+        return cls(Store(url, signer), view_memory)
 
     def __enter__(self) -> Registry:
         return self
@@ -97,15 +100,21 @@ class Registry:
     def revision(self, alliance: str) -> int:
         return self._live.revisions[alliance]
 
-    def view(self, alliance: str) -> View:
-        """The alliance compiled at its current revision; compiling a large one takes
-        seconds, so call this off the event loop (`compiled` first, if it may be)."""
-        return self._live.view(alliance)
+    def view(self, alliance: str, revision: int | None = None) -> View:
+        """The alliance compiled at `revision` (default: its current one); compiling a
+        large one takes seconds, so call this off the event loop (`compiled` first, if
+        it may be). NotFound for a revision it has not reached, naming the current one."""
+        return self._live.view(alliance, revision)
 
-    def compiled(self, alliance: str) -> View | None:
-        """The alliance's view if it is compiled at its current revision already:
-        microseconds, fit for the event loop."""
-        return self._live.compiled(alliance)
+    def compiled(self, alliance: str, revision: int | None = None) -> View | None:
+        """The alliance's view at `revision` (default: current) if it is compiled
+        already: microseconds, fit for the event loop."""
+        return self._live.compiled(alliance, revision)
+
+    @property
+    def views(self) -> Views:
+        """The cache of compiled views (its size and evictions, for operators)."""
+        return self._live.views
 
     def documents(self, alliance: str, revision: int | None = None) -> list[StoredDocument]:
         return self._store.documents(alliance, revision)
