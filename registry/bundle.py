@@ -14,6 +14,7 @@ from registry.model import (
     Contract,
     Duration,
     EscalationLevel,
+    Expectation,
     Partner,
     PolicySet,
     Waiver,
@@ -80,6 +81,8 @@ class Bundle:
     waivers: list[Waiver]
     policy: Policy
     origins: dict[str, Origin] = field(default_factory=dict)
+    # The promises its owner answers must keep (rule expectation-failed), by name.
+    expectations: list[Expectation] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -90,6 +93,7 @@ class Bundle:
         docs += sorted(self.partners.values(), key=lambda d: d.name)
         docs += self.contracts
         docs += self.waivers
+        docs += self.expectations
         return docs
 
     def escalation(self, contract: Contract) -> list[EscalationLevel]:

@@ -259,7 +259,7 @@ def _parse(name: str, text: str, result: LoadResult) -> list[Parsed]:
 # Kinds whose schema adds to their Struct only that metadata.alliance is required.
 # The Alliance (trees) and PolicySet (rule ids) schemas check more, so those always
 # go through jsonschema.
-_FAST_KINDS = frozenset({"Partner", "Contract", "Waiver"})
+_FAST_KINDS = frozenset({"Partner", "Contract", "Waiver", "Expectation"})
 
 
 def _check_document(

@@ -1,6 +1,6 @@
 """The documents of the contract language as msgspec Structs.
 
-One `Base` forbids unknown fields everywhere; the five kinds form a tagged union on
+One `Base` forbids unknown fields everywhere; the six kinds form a tagged union on
 `kind`. Durations get their own type because the language allows weeks (`P2W`),
 which msgspec's built-in timedelta parser refuses, and refuses years and months,
 which have no fixed length.
@@ -269,6 +269,38 @@ class PolicySetSpec(Base):
     rules: dict[Slug, RuleSetting] = {}
 
 
+AnswerStatus = Literal["owned", "unowned", "conflict", "ambiguous"]
+
+
+class HandoffExpected(Base):
+    mode: HandoffMode | None = None
+    endpoint: Slug | None = None
+
+
+class Promise(Base, kw_only=True):
+    """One named promise: what the owner answer for `where` on `at` must say. Every
+    field left out is not checked."""
+
+    name: Slug
+    description: str | None = None
+    # A node per dimension (a leaf each: one cell; an inner node or a dimension left
+    # out: every cell under it, which must all answer the same).
+    where: Annotated[dict[Slug, Slug], Meta(min_length=1)]
+    at: dt.date | None = None
+    status: AnswerStatus | None = None
+    owner: Slug | None = None
+    face: Slug | None = None
+    handoff: HandoffExpected | None = None
+    # Exactly these partners are consulted ([]: none is).
+    consulted: list[Slug] | None = None
+    # The escalation reaches this authority of the Alliance.
+    escalates_to: Slug | None = None
+
+
+class ExpectationSpec(Base):
+    promises: Annotated[list[Promise], Meta(min_length=1)]
+
+
 class Document(Base, tag_field="kind"):
     api_version: Literal["alliance-registry/v1"]
     metadata: Metadata
@@ -307,9 +339,13 @@ class PolicySet(Document, tag="PolicySet"):
     spec: PolicySetSpec
 
 
-AnyDocument = Alliance | Partner | Contract | Waiver | PolicySet
+class Expectation(Document, tag="Expectation"):
+    spec: ExpectationSpec
+
+
+AnyDocument = Alliance | Partner | Contract | Waiver | PolicySet | Expectation
 KINDS: dict[str, type[AnyDocument]] = {
-    cls.__name__: cls for cls in (Alliance, Partner, Contract, Waiver, PolicySet)
+    cls.__name__: cls for cls in (Alliance, Partner, Contract, Waiver, PolicySet, Expectation)
 }
 # Which kinds carry `metadata.alliance`: required, optional or forbidden.
 ALLIANCE_FIELD: dict[str, Literal["required", "optional", "never"]] = {
@@ -318,6 +354,7 @@ ALLIANCE_FIELD: dict[str, Literal["required", "optional", "never"]] = {
     "Contract": "required",
     "Waiver": "required",
     "PolicySet": "optional",
+    "Expectation": "required",
 }
 
 

@@ -18,6 +18,7 @@ from registry.model import (
     Claim,
     Contract,
     EscalationLevel,
+    Expectation,
     Partner,
     PolicySet,
     TicketMapping,
@@ -242,6 +243,8 @@ def _bundle(
             check.contract(item)
         elif isinstance(item.document, Waiver):
             check.waiver(item)
+        elif isinstance(item.document, Expectation):
+            check.expectation(item)
         elif isinstance(item.document, PolicySet):
             _check_policy(item, report)
     policy_name = alliance.spec.policy
@@ -279,6 +282,10 @@ def _bundle(
         ),
         policy=Policy.from_set(policy_doc),
         origins={i.document.ref: _origin(i) for i in used},
+        expectations=sorted(
+            (i.document for i in group if isinstance(i.document, Expectation)),
+            key=lambda e: e.name,
+        ),
     )
 
 
@@ -491,6 +498,41 @@ class _Checker:
             )
         self._where(item, doc.spec.where, ("spec", "where"))
 
+    def expectation(self, item: Located) -> None:
+        doc = item.document
+        assert isinstance(doc, Expectation)
+        promises = doc.spec.promises
+        self._unique(item, [p.name for p in promises], ("spec", "promises"), "promise")
+        for i, promise in enumerate(promises):
+            path: Path = ("spec", "promises", i)
+            self._where(
+                item, {d: [n] for d, n in promise.where.items()}, (*path, "where"), single=True
+            )
+            owner = None
+            if promise.owner is not None:
+                owner = self._partner_ref(item, promise.owner, (*path, "owner"))
+            if promise.face is not None:
+                self._partner_ref(item, promise.face, (*path, "face"))
+            for j, partner in enumerate(promise.consulted or []):
+                self._partner_ref(item, partner, (*path, "consulted", j))
+            endpoint = promise.handoff.endpoint if promise.handoff else None
+            if endpoint is not None and owner is not None:
+                endpoints = [e.name for e in owner.spec.endpoints]
+                if endpoint not in endpoints:
+                    self.report(
+                        item,
+                        (*path, "handoff", "endpoint"),
+                        unknown("endpoint", endpoint, endpoints, of=f"of partner '{owner.name}'")
+                        if endpoints
+                        else f"partner '{owner.name}' declares no endpoints",
+                    )
+            if promise.escalates_to is not None and promise.escalates_to not in self.authorities:
+                self.report(
+                    item,
+                    (*path, "escalatesTo"),
+                    unknown("authority", promise.escalates_to, self.authorities),
+                )
+
     def _authority_level(self, item: Located, level: EscalationLevel, path: Path) -> None:
         if level.to.startswith("authority:"):
             name = level.to.removeprefix("authority:")
@@ -539,7 +581,16 @@ class _Checker:
         for i, excluded in enumerate(claim.except_):
             self._where(item, excluded, (*path, "except", i))
 
-    def _where(self, item: Located, where: Mapping[str, Sequence[str]] | None, path: Path) -> None:
+    def _where(
+        self,
+        item: Located,
+        where: Mapping[str, Sequence[str]] | None,
+        path: Path,
+        *,
+        single: bool = False,
+    ) -> None:
+        """Every dimension and node of a selector known; `single`: one node per
+        dimension, written as a scalar (an Expectation's where)."""
         if where is None or self.space is None:
             return
         dims = self.space.names
@@ -550,7 +601,8 @@ class _Checker:
             dim = self.space.dimensions[self.space.by_name[dim_name]]
             for i, node in enumerate(nodes):
                 if node not in dim.nodes:
-                    self.report(item, (*path, dim_name, i), self._unknown_node(dim, node))
+                    at = (*path, dim_name) if single else (*path, dim_name, i)
+                    self.report(item, at, self._unknown_node(dim, node))
 
     def _unknown_node(self, dim: Dimension, node: str) -> str:
         assert self.space is not None

@@ -36,7 +36,7 @@ from tests.apitools import (
 from tests.conftest import ALLIANCE, bearer
 
 Client = TestClient[Litestar]
-KINDS = "Alliance, Partner, Contract, Waiver, PolicySet"
+KINDS = "Alliance, Partner, Contract, Waiver, PolicySet, Expectation"
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from registry.rules.rule import (
     CellRule,
     Context,
     ContractRule,
+    ExpectationRule,
     ForecastRule,
     Label,
     Outlook,
@@ -39,6 +40,7 @@ ON_CELLS = [rule for rule in RULES.values() if isinstance(rule, CellRule)]
 FORECASTS = [rule for rule in RULES.values() if isinstance(rule, ForecastRule)]
 ON_CONTRACTS = [rule for rule in RULES.values() if isinstance(rule, ContractRule)]
 ON_WAIVERS = [rule for rule in RULES.values() if isinstance(rule, WaiverRule)]
+ON_EXPECTATIONS = [rule for rule in RULES.values() if isinstance(rule, ExpectationRule)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +255,10 @@ def _document_findings(bundle: Bundle, as_of: dt.date, used_waivers: set[int]) -
         for rule, check_waiver in on_waivers:
             for found in check_waiver(i, waiver, context):
                 said.append((rule, found))
+    for expectation_rule in ON_EXPECTATIONS:
+        if severities[expectation_rule.id] != "off":
+            for found in expectation_rule.check(bundle.expectations, context):
+                said.append((expectation_rule.id, found))
     return [
         Finding(
             rule=rule,
@@ -260,6 +266,10 @@ def _document_findings(bundle: Bundle, as_of: dt.date, used_waivers: set[int]) -
             message=found.message,
             partners=found.partners,
             documents=found.documents,
+            region=found.region,
+            cells=found.cells,
+            example=found.example,
+            date=found.date,
         )
         for rule, found in said
     ]

@@ -16,6 +16,7 @@ from registry.rules import (
     escalation_no_authority,
     escalation_not_rising,
     escalation_too_late,
+    expectation_failed,
     face_authority,
     face_gap,
     face_overlap,
@@ -56,6 +57,7 @@ RULES: dict[str, Rule] = {
         sla_bound.RULE,
         waiver_expired.RULE,
         waiver_unused.RULE,
+        expectation_failed.RULE,
     )
 }
 

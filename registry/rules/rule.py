@@ -21,7 +21,7 @@ from registry.model import Duration, Severity
 if TYPE_CHECKING:
     from registry.bundle import Bundle
     from registry.claims import ClaimInfo, Compiled, State
-    from registry.model import Contract, Waiver
+    from registry.model import Contract, Expectation, Waiver
 
 SEVERITY_RANK = {"off": 0, "info": 1, "warning": 2, "error": 3}
 
@@ -87,11 +87,15 @@ class Label:
 
 
 class Said(NamedTuple):
-    """One finding of a document rule."""
+    """One finding of a document rule (an expectation's names the cells it is about)."""
 
     message: str
     partners: list[str]
     documents: list[str]
+    region: dict[str, list[str]] | None = None
+    cells: int | None = None
+    example: dict[str, str] | None = None
+    date: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,3 +177,10 @@ class WaiverRule(Rule):
     """Checks each waiver (and its index in the bundle)."""
 
     check: Callable[[int, Waiver, Context], Iterable[Said]]
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class ExpectationRule(Rule):
+    """Checks the alliance's Expectations (all at once: they share one owner index)."""
+
+    check: Callable[[Sequence[Expectation], Context], Iterable[Said]]
