@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from registry.bundle import Bundle
-from registry.model import Claim, Contract, FaceAuthority
+from registry.model import Claim, Contract, FaceAuthority, Promise
 
 Cell = tuple[str, ...]  # one leaf per dimension, in the alliance's dimension order
 Where = Mapping[str, Sequence[str]]
@@ -277,6 +277,64 @@ class Oracle:
             for w in self.bundle.waivers
             if day < w.spec.expires and any(self.covers(w.spec.where, c) for c in cells)
         )
+
+    def first_cell(self, query: Mapping[str, str]) -> Cell:
+        """The query's first cell in tree order, whose details an answer gives."""
+        return tuple(
+            self.nodes[dim][query[dim]][0] if dim in query else self.leaves[dim][0]
+            for dim in self.dims
+        )
+
+    # -- §1 Expectation: rule expectation-failed -----------------------------------
+
+    def broken(self, promise: Promise, day: dt.date) -> list[str]:
+        """Each field of the promise the owner answer breaks: `FIELD: expected X, got Y`."""
+        status, seen = self.status(self.query_cells(promise.where), day)
+        cell = self.first_cell(promise.where)
+        faces = self.face(cell)
+        owner = min(seen) if status == "owned" else None
+        handoff = None
+        contracts = sorted(self.contracts_for(cell, day), key=lambda c: c.name)
+        if owner is not None:
+            covering = sorted(
+                (c.name, i, h)
+                for c in contracts
+                for i, h in enumerate(c.spec.handoffs)
+                if self.covers(h.where, cell)
+            )
+            handoff = covering[0][2] if covering else None
+        teams = sorted(self.consulted(owner, cell, day)) if owner else []
+        if owner is not None:
+            levels = self.bundle.escalation(contracts[0])
+            reached = sorted({lv.to[10:] for lv in levels if lv.to.startswith("authority:")})
+        else:
+            reached = [self.bundle.alliance.spec.authority]
+        got = {
+            "status": status,
+            "owner": owner or f"none ({status})",
+            "face": min(faces) if len(faces) == 1 else "none",
+            "handoff.mode": handoff.mode if handoff else "no handoff",
+            "handoff.endpoint": handoff.endpoint if handoff else "no handoff",
+            "consulted": ", ".join(teams) or "none",
+        }
+        wanted = {
+            "status": promise.status,
+            "owner": promise.owner,
+            "face": promise.face,
+            "handoff.mode": promise.handoff.mode if promise.handoff else None,
+            "handoff.endpoint": promise.handoff.endpoint if promise.handoff else None,
+            "consulted": None
+            if promise.consulted is None
+            else ", ".join(sorted(set(promise.consulted))) or "none",
+        }
+        out = [
+            f"{name}: expected {wanted[name]}, got {got[name]}"
+            for name in got
+            if wanted[name] is not None and wanted[name] != got[name]
+        ]
+        if promise.escalates_to is not None and promise.escalates_to not in reached:
+            out.append(f"escalatesTo: expected {promise.escalates_to}, got {', '.join(reached)}")
+        return out
 
     def query_cells(self, query: Mapping[str, str]) -> set[Cell]:
         return self.expand({dim: [node] for dim, node in query.items()})

@@ -209,6 +209,33 @@ def waivers(draw: st.DrawFn, parents: Mapping[str, Mapping[str, str]]) -> dict[s
 
 
 @st.composite
+def promises(
+    draw: st.DrawFn, partners: list[str], parents: Mapping[str, Mapping[str, str]]
+) -> dict[str, Any]:
+    """A promise on one node of 1-3 dimensions (a cell when they are all leaves), each
+    field written or not, with values that hold or break."""
+    dims = draw(st.permutations(sorted(parents)))[: draw(st.integers(1, len(parents)))]
+    where = {dim: draw(st.sampled_from(sorted(parents[dim]))) for dim in sorted(dims)}
+    promise: dict[str, Any] = {"where": where}
+    if draw(st.booleans()):
+        promise["at"] = draw(st.sampled_from(AS_OF)).isoformat()
+    maybe = {
+        "status": st.sampled_from(["owned", "unowned", "conflict", "ambiguous"]),
+        "owner": st.sampled_from(partners),
+        "face": st.sampled_from(partners),
+        "handoff": st.fixed_dictionaries(
+            {}, optional={"mode": st.sampled_from(["retain", "consult", "transfer"])}
+        ).map(lambda h: {**h, "endpoint": "tickets"}),
+        "consulted": st.lists(st.sampled_from(partners), max_size=2),
+        "escalatesTo": st.sampled_from(["board", "ombudsman"]),
+    }
+    for name, values in maybe.items():
+        if draw(st.booleans()):
+            promise[name] = draw(values)
+    return promise
+
+
+@st.composite
 def policies(draw: st.DrawFn) -> dict[str, Any]:
     rules = draw(st.dictionaries(st.sampled_from(CELL_RULES), st.sampled_from(SEVERITIES)))
     return {
@@ -237,7 +264,7 @@ def cases(draw: st.DrawFn, scale: int = 1) -> Case:
     chain = [{"after": "PT4H", "to": "duty-manager"}, {"after": "P1D", "to": "authority:board"}]
     alliance_spec: dict[str, Any] = {
         "authority": "board",
-        "authorities": [{"name": "board"}],
+        "authorities": [{"name": "board"}, {"name": "ombudsman"}],
         "dimensions": trees_,
         "customerFace": faces,
         "escalationChains": {"standard": chain},
@@ -262,6 +289,10 @@ def cases(draw: st.DrawFn, scale: int = 1) -> Case:
     documents += [doc("Contract", f"k{i}", spec) for i, spec in enumerate(specs)]
     for i in range(draw(st.integers(0, 3))):
         documents.append(doc("Waiver", f"w{i}", draw(waivers(parents))))
+    if draw(st.integers(0, 2)) == 0:
+        written = draw(st.lists(promises(partners, parents), min_size=1, max_size=4))
+        spec = {"promises": [{"name": f"p{i}", **p} for i, p in enumerate(written)]}
+        documents.append(doc("Expectation", "promised", spec))
     alliance = doc("Alliance", ALLIANCE, alliance_spec, alliance=False)
     files = [("alliance.json", json.dumps(alliance)), ("documents.json", json.dumps(documents))]
     return Case(files, draw(st.sampled_from(AS_OF)))
@@ -292,6 +323,8 @@ def engine_cells(oracle: Oracle, report: Report) -> dict[str, dict[Cell, Label]]
     """Every finding's region back into cells, checking the box facts on the way."""
     got: dict[str, dict[Cell, Label]] = {}
     for finding in report.findings:
+        if finding.rule == "expectation-failed":
+            continue  # a promise's cells: check_expectations
         if finding.rule not in CELL_RULES:
             assert finding.region is None and finding.cells is None
             continue
@@ -352,7 +385,7 @@ def check_merged(oracle: Oracle, findings: list[Finding]) -> None:
     for finding in findings:
         # gray-zone groups by (owner, other) pairs, not by partner set: pinned apart in
         # test_engine_units.py::test_gray_zones_of_one_partner_set_are_one_finding.
-        if finding.region is None or finding.rule == "gray-zone":
+        if finding.region is None or finding.rule in ("gray-zone", "expectation-failed"):
             continue
         leaves = box_leaves(oracle, finding.region)
         key = (finding.rule, tuple(finding.partners), finding.date)
@@ -379,6 +412,30 @@ def check_waivers(bundle: Bundle, report: Report, as_of: dt.date, used: set[str]
         assert sorted(named) == sorted(refs), rule
 
 
+def check_expectations(oracle: Oracle, bundle: Bundle, report: Report, as_of: dt.date) -> None:
+    """One finding per broken promise, in the promises' order, its message the
+    oracle's fields, its region and cells the promise's."""
+    if bundle.policy.severities["expectation-failed"] == "off":
+        return
+    want = []
+    for expectation in bundle.expectations:
+        for promise in expectation.spec.promises:
+            broken = oracle.broken(promise, promise.at or as_of)
+            if broken:
+                want.append((promise, broken))
+    got = [f for f in report.findings if f.rule == "expectation-failed"]
+    assert len(got) == len(want), [f.message for f in got]
+    by_message = {f.message: f for f in got}
+    for promise, broken in want:
+        day = (promise.at or as_of).isoformat()
+        where = ", ".join(f"{d}={n}" for d, n in promise.where.items())
+        text = f"promise '{promise.name}' ({where} on {day}) is broken: " + "; ".join(broken)
+        assert text in by_message, (text, sorted(by_message))
+        finding = by_message[text]
+        assert finding.cells == len(oracle.query_cells(promise.where)), finding
+        assert finding.documents == ["Expectation/promised"], finding
+
+
 def compare_audit(bundle: Bundle, as_of: dt.date) -> None:
     report = audit(bundle, as_of)
     oracle = Oracle(bundle)
@@ -388,10 +445,11 @@ def compare_audit(bundle: Bundle, as_of: dt.date) -> None:
         mine, theirs = got.get(rule, {}), want.fired.get(rule, {})
         assert mine == theirs, difference(rule, mine, theirs)
     for finding in report.findings:
-        if finding.region is not None:
+        if finding.region is not None and finding.rule in CELL_RULES:
             check_documents(oracle, finding, as_of)
     check_merged(oracle, report.findings)
     check_waivers(bundle, report, as_of, want.used_waivers)
+    check_expectations(oracle, bundle, report, as_of)
     named = [d for f in report.findings if f.rule == "face-authority" for d in f.documents]
     assert sorted(named) == sorted(oracle.face_authority(as_of)), "face-authority"
     summary = report.summary
