@@ -29,9 +29,9 @@ from registry.errors import (
 from registry.load import LoadResult, load
 from registry.model import DAY_FORM, PolicySet, parse_day
 from registry.plan import Plan, plan
-from registry.report import RENDERERS, Audited, region_text
+from registry.report import RENDERERS, Audited, markdown, region_text
 from registry.resolve import Answer, OwnerIndex
-from registry.rules import SEVERITY_RANK, audit
+from registry.rules import SEVERITY_RANK, audit, expectation_failed
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INVALID = 0, 1, 2
 # The reader of standard output went away (`registry audit ... | head`): the status a
@@ -101,9 +101,25 @@ def refused(error: RegistryError, json_errors: bool = False) -> int:
         lines.append(f"{len(error.errors)} error(s) in the ticket; not routed")
     else:
         lines = [f"registry: {error.message}"]
+        lines += [f"  {e}" for e in error.errors]
     for line in lines:
         print(line, file=sys.stderr)
-    return EXIT_FINDINGS if isinstance(error, Conflict) else EXIT_INVALID
+    return EXIT_FINDINGS if isinstance(error, Conflict) or _stale(error) else EXIT_INVALID
+
+
+def _stale(error: RegistryError) -> bool:
+    """The server refused a write on a conflict (409) or a stale revision (412): like
+    findings, a reason to look again, not an invalid command (exit 1)."""
+    client = sys.modules.get("registry.client.http")  # not loaded: no server was asked
+    return (
+        client is not None
+        and isinstance(error, client.ClientError)
+        and error.status
+        in (
+            409,
+            412,
+        )
+    )
 
 
 def error_count(error: InvalidDocuments) -> str:
@@ -171,14 +187,26 @@ def _parser() -> argparse.ArgumentParser:
     route.set_defaults(run=_route)
 
     plan_cmd = sub.add_parser(
-        "plan", help="findings added and removed, and owners moved, from OLD to NEW"
+        "plan",
+        help="findings added and removed, and owners moved, from OLD to NEW (or from the "
+        "server's alliance to DIR with --server)",
     )
-    plan_cmd.add_argument("old", metavar="OLD", help="file or folder of the current version")
-    plan_cmd.add_argument("new", metavar="NEW", help="file or folder of the proposed version")
+    plan_cmd.add_argument(
+        "paths", nargs="*", metavar="OLD NEW | DIR",
+        help="files or folders of the current and the proposed version; with --server, "
+        "the folder of the proposed version only",
+    )  # fmt: skip
     plan_cmd.add_argument("--alliance", help="plan one alliance of the paths")
     plan_cmd.add_argument("--as-of", type=_date, help="the day to compare (default: today, UTC)")
-    plan_cmd.add_argument("--format", choices=["text", "json"], default="text")
+    plan_cmd.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    _server_option(plan_cmd, required=False)
+    plan_cmd.add_argument(
+        "--prune", action="store_true",
+        help="with --server: plan deleting the documents the server has and DIR does not",
+    )  # fmt: skip
     plan_cmd.set_defaults(run=_plan)
+
+    _repository_commands(sub)
 
     demo = sub.add_parser("demo", help="synthetic alliances for trials and benchmarks")
     demo_sub = demo.add_subparsers(title="demo commands")
@@ -204,6 +232,64 @@ def _parser() -> argparse.ArgumentParser:
     schemas.add_argument("--out", type=Path, default=Path("schemas"))
     schemas.set_defaults(run=_schema)
     return parser
+
+
+def _repository_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """apply, pull (registry/remote.py) and test: the contracts-repository loop."""
+    apply_cmd = sub.add_parser(
+        "apply", help="write DIR to the server's alliance in one transaction; print the plan"
+    )
+    apply_cmd.add_argument(
+        "dir", nargs="?", metavar="DIR", help="the folder (or file) of the alliance"
+    )
+    apply_cmd.add_argument("--alliance", help="needed when DIR holds several alliances")
+    _server_option(apply_cmd, required=True)
+    apply_cmd.add_argument(
+        "--prune", action="store_true",
+        help="also delete the documents the server has and DIR does not",
+    )  # fmt: skip
+    apply_cmd.add_argument(
+        "--force", action="store_true",
+        help="write even though the change adds error findings (a manager token; logged)",
+    )  # fmt: skip
+    apply_cmd.add_argument(
+        "--if-revision", type=int, metavar="N",
+        help="only if the alliance is still at revision N (default: the revision planned on)",
+    )  # fmt: skip
+    apply_cmd.add_argument("--as-of", type=_date, help="the day to compare (default: today, UTC)")
+    apply_cmd.add_argument("--format", choices=["text", "json"], default="text")
+    apply_cmd.set_defaults(run=_remote("apply_command"))
+
+    pull = sub.add_parser(
+        "pull", help="write the server's documents of an alliance into DIR as YAML"
+    )
+    pull.add_argument(
+        "dir", nargs="?", metavar="DIR", help="the folder to write (created if missing)"
+    )
+    pull.add_argument("--alliance", required=True)
+    _server_option(pull, required=True)
+    pull.set_defaults(run=_remote("pull_command"))
+
+    test = sub.add_parser(
+        "test", help="check only the promises of the Expectation documents; exit 1 if one breaks"
+    )
+    test.add_argument("paths", nargs="+", metavar="PATH")
+    test.add_argument("--alliance", help="test one alliance of the paths")
+    test.add_argument("--as-of", type=_date, help="the day to test (default: today, UTC)")
+    test.add_argument("--format", choices=["text", "junit"], default="text")
+    test.set_defaults(run=_test)
+
+
+def _server_option(command: argparse.ArgumentParser, *, required: bool) -> None:
+    """`--server URL`; without it REGISTRY_SERVER (required: one of the two)."""
+    command.add_argument(
+        "--server",
+        nargs="?",
+        const="",
+        metavar="URL",
+        help="the registry's URL (alone: REGISTRY_SERVER's); the token is REGISTRY_TOKEN"
+        + ("" if required else ". Plans DIR against the server's current alliance"),
+    )
 
 
 def _server(name: str) -> Callable[[argparse.Namespace], int]:
@@ -461,9 +547,31 @@ def owner_text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
+def _remote(name: str) -> Callable[[argparse.Namespace], int]:
+    """A repository command (registry/remote.py), imported only when it runs: the
+    HTTP client takes longer to import than `registry audit` takes to run."""
+
+    def run(args: argparse.Namespace) -> int:
+        command: Callable[[argparse.Namespace], int] = getattr(
+            importlib.import_module("registry.remote"), name
+        )
+        return command(args)
+
+    return run
+
+
 def _plan(args: argparse.Namespace) -> int:
-    old = _bundles([args.old], args.alliance)
-    new = _bundles([args.new], args.alliance)
+    if args.server is not None:
+        return _remote("plan_command")(args)
+    if args.prune:
+        raise InvalidRequest("--prune plans against a server; add --server")
+    if len(args.paths) != 2:
+        raise InvalidRequest(
+            "plan takes OLD and NEW (two paths), or DIR with --server; "
+            f"got {plural(len(args.paths), 'path')}"
+        )
+    old = _bundles([args.paths[0]], args.alliance)
+    new = _bundles([args.paths[1]], args.alliance)
     olds = {b.name: b for b in old}
     as_of = args.as_of or _today()
     plans = [plan(olds[b.name], b, as_of) for b in new if b.name in olds]
@@ -471,6 +579,8 @@ def _plan(args: argparse.Namespace) -> int:
         raise InvalidRequest("OLD and NEW share no alliance")
     if args.format == "json":
         print(msgspec.json.format(msgspec.json.encode(plans).decode(), indent=2))
+    elif args.format == "markdown":
+        print(markdown.plans(plans), end="")
     else:
         print("\n".join(plan_text(p) for p in plans))
     return EXIT_FINDINGS if any(p.adds_errors() for p in plans) else EXIT_OK
@@ -494,6 +604,52 @@ def plan_text(p: Plan) -> str:
             before, after = ", ".join(m.before) or "nobody", ", ".join(m.after) or "nobody"
             lines.append(f"    {where}: {before} -> {after} ({m.cells:,} cells)")
     return "\n".join(lines)
+
+
+def _test(args: argparse.Namespace) -> int:
+    """Only the promises: each kept or broken, on the day it is asked of."""
+    as_of = args.as_of or _today()
+    bundles = _bundles(args.paths, args.alliance)
+    runs = [(b, list(expectation_failed.tested(b, as_of))) for b in bundles]
+    if not any(kept for _, kept in runs):
+        raise InvalidRequest("the paths hold no Expectation document; nothing to test")
+    if args.format == "junit":
+        sys.stdout.write(tests_junit(runs, as_of))
+    else:
+        for bundle, kept in runs:
+            broken = sum(bool(k.broken) for k in kept)
+            print(f"{bundle.name} as of {as_of}: {plural(len(kept), 'promise')}, "
+                  f"{len(kept) - broken} kept, {broken} broken")  # fmt: skip
+            for k in kept:
+                name = f"{k.expectation.name}/{k.promise.name}"
+                if k.broken:
+                    print(f"  ✗ {name}: " + "; ".join(k.broken))
+                else:
+                    print(f"  ✓ {name}")
+    failed = any(k.broken for _, kept in runs for k in kept)
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def tests_junit(
+    runs: Sequence[tuple[Bundle, Sequence[expectation_failed.Kept]]], as_of: dt.date
+) -> str:
+    """One test suite per alliance, one test case per promise (its Expectation the class)."""
+    from junitparser import Failure, JUnitXml, TestCase, TestSuite  # noqa: PLC0415
+
+    xml = JUnitXml("registry test")
+    for bundle, kept in runs:
+        suite = TestSuite(f"{bundle.name} as of {as_of}")
+        for k in kept:
+            case = TestCase(k.promise.name, classname=f"{bundle.name}.{k.expectation.name}")
+            if k.broken:
+                failure = Failure("; ".join(k.broken), "expectation-failed")
+                failure.text = expectation_failed.message(k.promise, k.day, k.broken)
+                case.result = [failure]
+            suite.add_testcase(case)
+        xml.add_testsuite(suite)
+    xml.update_statistics()  # type: ignore[no-untyped-call]
+    text: bytes = xml.tostring()  # type: ignore[no-untyped-call]
+    return text.decode() + "\n"
 
 
 def _generate(args: argparse.Namespace) -> int:

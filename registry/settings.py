@@ -131,3 +131,29 @@ def _pem(text: str) -> bytes:
 
 class SettingsError(InvalidRequest):
     """A REGISTRY_* variable or flag that cannot be used."""
+
+
+class ClientSettings(msgspec.Struct, kw_only=True, frozen=True):
+    """What `registry.client` reads: the server (REGISTRY_SERVER, `--server`) and the
+    bearer token (REGISTRY_TOKEN)."""
+
+    server: str | None = None
+    token: str | None = None
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, **overrides: str | None
+    ) -> ClientSettings:
+        env = os.environ if env is None else env
+        raw = {name: env.get(f"REGISTRY_{name.upper()}") or None for name in ("server", "token")}
+        raw.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**raw)
+
+    def required_server(self) -> str:
+        if not self.server:
+            raise SettingsError(
+                "no server: set REGISTRY_SERVER or pass --server, e.g. --server http://127.0.0.1:8765"
+            )
+        if not self.server.startswith(("http://", "https://")):
+            raise SettingsError(f"--server {self.server}: give an http:// or https:// URL")
+        return self.server

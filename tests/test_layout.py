@@ -21,9 +21,11 @@ ROOMS = {
     "registry.web": "web",
     "registry.cli": "cli",
     "registry.serve": "cli",  # the server commands of the command line
+    "registry.remote": "cli",  # its repository commands (pull, plan/apply --server)
     "registry.__main__": "cli",
     "registry.server": "server",  # the app that mounts the two HTTP doors
     "registry.connections": "server",  # the HTTP/1.1 connections uvicorn serves it on
+    "registry.client": "client",  # the HTTP client: the core and httpx, no server room
 }
 DOORS = {"api", "web", "cli"}
 MAY_IMPORT = {
@@ -32,7 +34,8 @@ MAY_IMPORT = {
     "service": {"core", "store", "service"},
     "api": {"core", "service", "api"},
     "web": {"core", "service", "web"},
-    "cli": {"core", "service", "cli"},
+    "cli": {"core", "service", "cli", "client"},
+    "client": {"core", "client"},
     "server": {"core", "store", "service", "api", "web", "server"},
 }
 

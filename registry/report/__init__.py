@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from registry.report import csv, html, json, junit, sarif, text
+from registry.report import csv, html, json, junit, markdown, sarif, text
 from registry.report.audited import Audited, region_text
 
 __all__ = ["RENDERERS", "Audited", "Renderer", "region_text"]
@@ -23,4 +23,5 @@ RENDERERS: dict[str, Renderer] = {
     "junit": junit.render,
     "csv": csv.render,
     "html": html.render,
+    "markdown": markdown.render,
 }

@@ -11,30 +11,45 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from registry.model import Expectation, Promise
 from registry.rules.rule import Context, ExpectationRule, Said
 
 if TYPE_CHECKING:
+    from registry.bundle import Bundle
     from registry.resolve import Answer
 
 
-def check(expectations: Sequence[Expectation], context: Context) -> Iterator[Said]:
-    if not expectations:
+class Kept(NamedTuple):
+    """One promise tested: what it said, on which day, what the answer broke of it."""
+
+    expectation: Expectation
+    promise: Promise
+    day: dt.date
+    answer: Answer
+    broken: list[str]
+
+
+def tested(bundle: Bundle, as_of: dt.date) -> Iterator[Kept]:
+    """Every promise of the bundle's Expectations, asked of its owner index."""
+    if not bundle.expectations:
         return
     # The index compiles every day of the alliance's life; only when there are promises.
     from registry.resolve import OwnerIndex  # noqa: PLC0415 (resolve imports the bundle)
 
-    index = OwnerIndex(context.bundle)
-    space = context.bundle.space
-    for expectation in expectations:
+    index = OwnerIndex(bundle)
+    for expectation in bundle.expectations:
         for promise in expectation.spec.promises:
-            day = promise.at or context.as_of
+            day = promise.at or as_of
             answer = index.owner(promise.where, day)
-            broken = list(differences(promise, answer))
-            if not broken:
-                continue
+            yield Kept(expectation, promise, day, answer, list(differences(promise, answer)))
+
+
+def check(expectations: Sequence[Expectation], context: Context) -> Iterator[Said]:
+    space = context.bundle.space
+    for expectation, promise, day, answer, broken in tested(context.bundle, context.as_of):
+        if broken:
             box = space.box({dim: [node] for dim, node in promise.where.items()})
             partners = [answer.owner.partner] if answer.owner else list(answer.candidates)
             yield Said(
