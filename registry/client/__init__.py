@@ -9,7 +9,7 @@ from registry.client.http import (
     DocumentResult,
     Outcome,
     Problem,
-    StoredDocument,
+    StoredView,
 )
 
 __all__ = [
@@ -20,5 +20,5 @@ __all__ = [
     "DocumentResult",
     "Outcome",
     "Problem",
-    "StoredDocument",
+    "StoredView",
 ]

@@ -44,7 +44,7 @@ class AllianceSummary(msgspec.Struct):
     etag: str
 
 
-class StoredDocument(msgspec.Struct):
+class StoredView(msgspec.Struct):
     kind: str
     name: str
     revision: int
@@ -55,7 +55,7 @@ class StoredDocument(msgspec.Struct):
 class DocumentList(msgspec.Struct):
     alliance: str
     revision: int
-    documents: list[StoredDocument]
+    documents: list[StoredView]
 
 
 class DocumentResult(msgspec.Struct):
@@ -133,6 +133,7 @@ class Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         # `http` is an httpx client of one's own (a test's in-process one, a proxy's).
         self._http = http or httpx.Client(timeout=timeout)
+        self._owned = http is None  # one's own is closed by its owner
         self._headers = headers
         self._retries = retries
         self._backoff = backoff
@@ -158,7 +159,8 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        if self._owned:
+            self._http.close()
 
     # -- reads -------------------------------------------------------------------
 
