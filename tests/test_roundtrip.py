@@ -147,6 +147,23 @@ apiVersion: alliance-registry/v1
 kind: PolicySet
 metadata: {name: relaxed}
 spec: {}
+---
+apiVersion: alliance-registry/v1
+kind: Expectation
+metadata: {name: promises, alliance: metro-home}
+spec:
+  promises:
+    - name: outages-with-fastnet
+      description: every field written
+      where: {category: outage, region: north, channel: web}
+      at: 2027-01-15
+      status: owned
+      owner: fastnet
+      face: metro
+      handoff: {mode: retain, endpoint: tickets}
+      consulted: []
+      escalatesTo: board
+    - {name: billing, where: {category: billing}}
 """
 
 
