@@ -25,7 +25,8 @@ def cell(text: str) -> str:
 
 
 def where(finding: Finding) -> str:
-    return region_text(finding) or "documents"
+    """The cells, in the alliance's node names; for a document's finding, the document."""
+    return region_text(finding) or ", ".join(finding.documents)
 
 
 def _plural(count: int, word: str) -> str:
@@ -36,7 +37,7 @@ def _plural(count: int, word: str) -> str:
 class _Page:
     """Lines added while they fit; what did not fit, counted by what it was."""
 
-    limit: int = MAX_CHARS
+    limit: int = field(default_factory=lambda: MAX_CHARS)
     lines: list[str] = field(default_factory=list)
     size: int = 0
     left_out: dict[str, int] = field(default_factory=dict)
@@ -65,7 +66,10 @@ class _Page:
 
     def text(self) -> str:
         if self.left_out:
-            parts = ", ".join(_plural(n, what) for what, n in self.left_out.items())
+            parts = ", ".join(
+                f"{n:,} {'row' if n == 1 else 'rows'} of {what}"
+                for what, n in self.left_out.items()
+            )
             self.lines += ["", f"_Left out to stay under {self.limit:,} characters: {parts}._"]
         return "\n".join(self.lines) + "\n"
 
@@ -75,25 +79,39 @@ def _finding_rows(findings: Sequence[Finding]) -> list[list[str]]:
 
 
 def _details(page: _Page, findings: Sequence[tuple[str, Finding]]) -> None:
+    """Every finding in full, folded; as many as fit, none if the tables did not."""
     if not findings:
         return
-    page.add("")
-    page.add("<details><summary>Details of each finding</summary>")
-    page.add("")
-    for sign, f in findings:
-        example = "/".join(f.example.values()) if f.example else ""
-        said = [f"{sign}**{f.rule}** ({f.severity}): {cell(f.message)}"]
-        if f.documents:
-            said.append(f"documents {', '.join(f.documents)}")
-        if f.partners:
-            said.append(f"partners {', '.join(f.partners)}")
-        if f.cells is not None:
-            said.append(f"{_plural(f.cells, 'cell')}" + (f", e.g. {example}" if example else ""))
-        if f.date:
-            said.append(f"on {f.date}")
-        page.add("- " + "; ".join(said), "finding details")
-    page.add("")
-    page.add("</details>")
+    items = [_detail(sign, f) for sign, f in findings]
+    head = ["", "<details><summary>Details of each finding</summary>", ""]
+    room = page.limit - RESERVE - page.size - sum(len(line) + 1 for line in head) - 12
+    fit = 0
+    while not page.left_out and fit < len(items) and len(items[fit]) + 1 <= room:
+        room -= len(items[fit]) + 1
+        fit += 1
+    if fit:
+        for line in head:
+            page.add(line)
+        for item in items[:fit]:
+            page.add(item)
+        page.add("")
+        page.add("</details>")
+    if fit < len(items):
+        page.left_out["the details"] = len(items) - fit
+
+
+def _detail(sign: str, f: Finding) -> str:
+    example = "/".join(f.example.values()) if f.example else ""
+    said = [f"{sign}**{f.rule}** ({f.severity}): {cell(f.message)}"]
+    if f.documents:
+        said.append(f"documents {', '.join(f.documents)}")
+    if f.partners:
+        said.append(f"partners {', '.join(f.partners)}")
+    if f.cells is not None:
+        said.append(f"{_plural(f.cells, 'cell')}" + (f", e.g. {example}" if example else ""))
+    if f.date:
+        said.append(f"on {f.date}")
+    return "- " + "; ".join(said)
 
 
 def render(audits: Sequence[Audited], fail_on: str) -> str:
