@@ -21,7 +21,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from registry.errors import InvalidRequest
-from registry.load import SUFFIXES, LoadResult
+from registry.load import SUFFIXES, LoadResult, hidden
 from registry.model import KINDS, Alliance, AnyDocument, PolicySet, to_builtins
 
 # Where a pull puts a document the folder does not hold yet.
@@ -82,7 +82,8 @@ def layout(folder: Path) -> dict[str, tuple[Path, int]]:
     found: dict[str, tuple[Path, int]] = {}
     if not folder.is_dir():
         return found
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in SUFFIXES):
+    files = (p for p in folder.rglob("*") if p.is_file() and p.suffix in SUFFIXES)
+    for path in sorted(p for p in files if not hidden(p.relative_to(folder))):
         for i, data in enumerate(_read(path)):
             if isinstance(data, Mapping) and isinstance(data.get("metadata"), Mapping):
                 ref = f"{data.get('kind')}/{data['metadata'].get('name')}"

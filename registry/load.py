@@ -70,6 +70,12 @@ def load(paths: Sequence[str | Path], stdin: TextIO | None = None) -> LoadResult
     return load_texts(texts, result)
 
 
+def hidden(path: Path) -> bool:
+    """A folder's hidden files and folders are not read: a contracts repository's
+    .github/ workflows and .pre-commit-config.yaml are no documents."""
+    return any(part.startswith(".") for part in path.parts)
+
+
 def load_texts(texts: Iterable[tuple[str, str]], result: LoadResult | None = None) -> LoadResult:
     """Load documents given as (name, text); a name ending in `.json` is read as JSON."""
     if result is None:
@@ -182,7 +188,8 @@ def _read_all(
             continue
         p = Path(path)
         if p.is_dir():
-            files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in SUFFIXES)
+            files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in SUFFIXES
+                           and not hidden(f.relative_to(p)))  # fmt: skip
             if not files:
                 result.errors.append(
                     _at_start(str(p), "the folder holds no .yaml, .yml or .json file")
