@@ -17,6 +17,8 @@ EXPECTED = {
     "co-branded-card": {"partners": 3, "contracts": 5, "waivers": 1, "cells": 200},
     "condominium": {"partners": 5, "contracts": 6, "waivers": 2, "cells": 234},
     "franchise": {"partners": 4, "contracts": 6, "waivers": 1, "cells": 672},
+    # The alliance of the contracts repository examples/gitops/contracts.
+    "metro-home": {"partners": 2, "contracts": 2, "waivers": 0, "cells": 10},
     "roaming": {"partners": 4, "contracts": 4, "waivers": 1, "cells": 420},
     "triple-play": {"partners": 5, "contracts": 7, "waivers": 1, "cells": 400},
 }

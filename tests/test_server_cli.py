@@ -194,7 +194,7 @@ def test_serve_demo_prints_working_tokens_and_serves_the_examples(tmp_path: Path
         banner = log.read_text()
         tokens = dict(ROLE_LINE.findall(banner))
         assert sorted(tokens) == ["admin", "auditor", "manager", "partner", "resolver"]
-        assert "Alliances: co-branded-card, condominium, franchise, roaming, triple-play" in banner
+        assert "Alliances: co-branded-card, condominium, franchise, metro-home, roaming, triple-play" in banner
         assert not (tmp_path / "registry.db").exists()  # the demo keeps out of ./registry.db
         (folder,) = temporary.iterdir()
         assert f"Demo registry in sqlite:///{folder}/registry.db" in banner
@@ -242,7 +242,7 @@ def test_serve_demo_prints_working_tokens_and_serves_the_examples(tmp_path: Path
         assert [a["name"] for a in get("/v1/alliances", "partner").json()] == ["triple-play"]
         listed = get("/v1/alliances", "admin").json()
         assert [a["name"] for a in listed] == [
-            "co-branded-card", "condominium", "franchise", "roaming", "triple-play"
+            "co-branded-card", "condominium", "franchise", "metro-home", "roaming", "triple-play"
         ]  # fmt: skip
         assert get("/v1/alliances/roaming/audit", "auditor").status_code == 404
     finally:

@@ -41,7 +41,10 @@ ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).parent / "artifacts"
-EXAMPLES = ["co-branded-card", "condominium", "franchise", "roaming", "triple-play"]
+# metro-home is the alliance of the contracts repository examples/gitops.
+EXAMPLES = [
+    "co-branded-card", "condominium", "franchise", "metro-home", "roaming", "triple-play"
+]  # fmt: skip
 BROKEN = "broken-play"
 AS_OF = "2026-11-22"
 
