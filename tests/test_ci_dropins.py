@@ -44,12 +44,12 @@ def contracts_repository(where: Path) -> Path:
 
 
 def try_repo(
-    hooks: Path, repository: Path, hook: str, home: Path
+    hooks: Path, repository: Path, hook: str | None, home: Path
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PRE_COMMIT_HOME": str(home), "PATH": f"{BIN}:{os.environ['PATH']}"}
     env = {k: v for k, v in env.items() if not k.startswith("REGISTRY_")}
     return subprocess.run(
-        [str(BIN / "pre-commit"), "try-repo", str(hooks), hook, "--all-files"],
+        [str(BIN / "pre-commit"), "try-repo", str(hooks), *([hook] if hook else []), "--all-files"],
         cwd=repository, env=env, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
 
@@ -58,12 +58,12 @@ def test_pre_commit_runs_both_hooks_on_a_contracts_repository(tmp_path: Path) ->
     hooks = tmp_path / "hooks"
     # try-repo installs what a commit holds: a clone of this checkout's HEAD.
     subprocess.run(["git", "clone", "-q", str(REPO), str(hooks)], check=True)
-    home = tmp_path / "pre-commit-home"  # one virtualenv for every run below
+    home = tmp_path / "pre-commit-home"
     clean = contracts_repository(tmp_path / "clean")
-    for hook in ("registry-validate", "registry-audit"):
-        ran = try_repo(hooks, clean, hook, home)
-        assert ran.returncode == 0, ran.stdout + ran.stderr
-        assert re.search(rf"registry {hook.split('-')[1]}\.+Passed", ran.stdout), ran.stdout
+    ran = try_repo(hooks, clean, None, home)  # both hooks (each try-repo builds its env)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert re.search(r"registry validate\.+Passed", ran.stdout), ran.stdout
+    assert re.search(r"registry audit\.+Passed", ran.stdout), ran.stdout
     typo = contracts_repository(tmp_path / "typo")
     text = (typo / "contracts" / "contracts.yaml").read_text()
     (typo / "contracts" / "contracts.yaml").write_text(
@@ -74,7 +74,7 @@ def test_pre_commit_runs_both_hooks_on_a_contracts_repository(tmp_path: Path) ->
     assert ran.returncode == 1, ran.stdout
     assert "registry validate" in ran.stdout and "Failed" in ran.stdout
     assert (
-        "contracts/contracts.yaml:5:12: $.spec.partner: unknown partner 'fastnett' in alliance "
+        "contracts/contracts.yaml:5:3: $.spec.partner: unknown partner 'fastnett' in alliance "
         "'metro-home' (did you mean 'fastnet'?)"
     ) in ran.stdout
     assert "1 error in 1 file; 4 files read" in ran.stdout

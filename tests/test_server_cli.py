@@ -194,7 +194,10 @@ def test_serve_demo_prints_working_tokens_and_serves_the_examples(tmp_path: Path
         banner = log.read_text()
         tokens = dict(ROLE_LINE.findall(banner))
         assert sorted(tokens) == ["admin", "auditor", "manager", "partner", "resolver"]
-        assert "Alliances: co-branded-card, condominium, franchise, metro-home, roaming, triple-play" in banner
+        assert (
+            "Alliances: co-branded-card, condominium, franchise, metro-home, roaming, triple-play"
+            in banner
+        )
         assert not (tmp_path / "registry.db").exists()  # the demo keeps out of ./registry.db
         (folder,) = temporary.iterdir()
         assert f"Demo registry in sqlite:///{folder}/registry.db" in banner
