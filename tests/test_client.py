@@ -168,3 +168,24 @@ def test_server_and_token_from_the_environment() -> None:
     with pytest.raises(InvalidRequest) as bare:
         ClientSettings.from_env({}, server="registry.example").required_server()
     assert bare.value.message == "--server registry.example: give an http:// or https:// URL"
+
+
+def test_the_repository_commands_say_what_is_missing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from registry.cli import main  # noqa: PLC0415
+
+    monkeypatch.delenv("REGISTRY_SERVER", raising=False)
+    cases = [
+        (["pull", "--alliance", "a", "dir"],
+         "registry: no server: set REGISTRY_SERVER or pass --server, e.g. --server "
+         "http://127.0.0.1:8765"),
+        (["plan", "only-one"], "registry: plan takes OLD and NEW (two paths), or DIR with "
+         "--server; got 1 path"),
+        (["plan", "a", "b", "--prune"], "registry: --prune plans against a server; add --server"),
+        (["apply", "--server", "http://127.0.0.1:9"],
+         "registry: apply takes one DIR (the alliance's folder); got 0 paths"),
+    ]  # fmt: skip
+    for argv, said in cases:
+        assert main(argv) == 2, argv
+        assert capsys.readouterr().err == said + "\n"
