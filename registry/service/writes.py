@@ -35,6 +35,7 @@ from registry.errors import (
     PreconditionRequired,
     Unavailable,
 )
+from registry.events import NewEvent, write_events
 from registry.load import (
     Documents,
     LoadResult,
@@ -43,10 +44,11 @@ from registry.load import (
     read_stored,
 )
 from registry.messages import json_path
-from registry.model import Alliance, PolicySet, to_builtins
+from registry.model import Alliance, Contract, Partner, PolicySet, to_builtins
 from registry.plan import Plan, plan
 from registry.references import Located
 from registry.rules import audit
+from registry.service.events import route
 from registry.store.repository import Store, StoredDocument, Write
 
 # Times a write is checked and planned before it gives up on an alliance whose
@@ -163,7 +165,10 @@ def write(
                 ref: current[ref].etag for ref in guarded if ref in current
             }:
                 continue  # written meanwhile: decide again on what is there now
-            landed, etags = draft.commit(decided.writes, actor, action, decided.forced, current)
+            events = _events(decided, current, sent.located, actor, action)
+            landed, etags = draft.commit(
+                decided.writes, actor, action, decided.forced, current, events=events, route=route
+            )
         for r in decided.results:
             r.etag = etags.get(r.ref, r.etag)
         return Outcome(
@@ -381,3 +386,45 @@ def _plan(old: Bundle | None, new: Bundle | None, as_of: dt.date, alliance: str)
         found = audit(new, as_of).findings
         return Plan(alliance=alliance, as_of=as_of.isoformat(), added=found, removed=[], moves=None)
     return plan(old, new, as_of)
+
+
+def _events(
+    decided: _Decision,
+    current: dict[str, StoredDocument],
+    sent: Sequence[Located],
+    actor: str,
+    action: str,
+) -> list[NewEvent]:
+    """The events of the write about to commit (registry/events.py)."""
+    documents = {i.document.ref: i.document for i in sent}
+    changed = []
+    for result in decided.results:
+        if result.action == "unchanged":
+            continue
+        document = documents.get(result.ref)
+        if document is not None:
+            partner = _partner(document)
+        else:  # deleted: the partner its stored body names
+            partner = _stored_partner(current[result.ref])
+        changed.append((result.ref, result.action, partner))
+    return write_events(
+        documents=changed, actor=actor, action=action, forced=decided.forced, change=decided.plan
+    )
+
+
+def _partner(document: object) -> str | None:
+    if isinstance(document, Partner):
+        return document.name
+    if isinstance(document, Contract):
+        return document.spec.partner
+    return None
+
+
+def _stored_partner(stored: StoredDocument) -> str | None:
+    if stored.kind == "Partner":
+        return stored.name
+    if stored.kind == "Contract":
+        body = msgspec.json.decode(stored.body)
+        partner = body.get("spec", {}).get("partner") if isinstance(body, dict) else None
+        return partner if isinstance(partner, str) else None
+    return None
