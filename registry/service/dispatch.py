@@ -118,7 +118,7 @@ class Dispatcher:
 
     def _sweep(self) -> None:
         assert self.calendar is not None
-        lease = max(3 * self.settings.calendar_interval, 30.0)
+        lease = max(3 * self.settings.calendar_interval, 1.0)
         if not self.store.outbox.lease(CALENDAR_LEASE, self.holder, lease):
             return
         today = self.settings.calendar_today or dt.datetime.now(dt.UTC).date()
