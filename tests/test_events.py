@@ -29,6 +29,7 @@ from tests.apitools import (
     AS_OF,
     CABLENET_CONTRACT,
     CABLENET_PARTNER,
+    FASTNET_CONTRACT,
     FASTNET_NARROWED,
     METRO_PARTNER,
     A,
@@ -79,6 +80,15 @@ def handover(client: Client, token: str) -> None:
         f"{A}/apply?asOf={AS_OF}&delete=Contract/fastnet-internet",
         headers={**bearer(token), **YAML},
         content=HANDOVER,
+    )
+    assert r.status_code == 200, r.text
+
+
+def handover_back(client: Client, token: str) -> None:
+    r = client.post(
+        f"{A}/apply?asOf={AS_OF}&delete=Contract/cablenet-internet",
+        headers={**bearer(token), **YAML},
+        content=FASTNET_CONTRACT,
     )
     assert r.status_code == 200, r.text
 
@@ -345,9 +355,29 @@ def test_delivered_signed_to_a_real_receiver(
             while len(receiver.of("a")) < 2 and time.monotonic() < deadline:
                 time.sleep(0.05)
             [first, again] = receiver.of("a")
-            assert (
-                again.webhook_id == first.webhook_id and again.body == first.body and again.verified
-            )
+            assert again.webhook_id == first.webhook_id
+            assert again.body == first.body and again.verified
+            # A redirect is not followed: the attempt fails, saying so.
+            redirecting = Receiver(redirect="https://elsewhere.example/hooks").start()
+            try:
+                moved = subscribe(client, tokens["manager"], redirecting.url("r"))
+                handover_back(client, tokens["manager"])
+                redirecting.wait(1, "r")
+                url = f"{A}/subscriptions/{moved['id']}/deliveries"
+                deadline = time.monotonic() + 20
+                attempts: list[dict[str, Any]] = []
+                while not attempts and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    answer = client.get(url, headers=bearer(tokens["manager"])).json()
+                    attempts = answer[0]["attempts"]
+                [attempt] = attempts
+                assert (attempt["status"], attempt["error"]) == (
+                    302,
+                    "the callback answered 302 (to https://elsewhere.example/hooks); "
+                    "redirects are not followed",
+                )
+            finally:
+                redirecting.stop()
     finally:
         receiver.stop()
 
