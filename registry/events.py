@@ -29,7 +29,7 @@ import msgspec
 from registry.bundle import Bundle
 from registry.claims import compile_bundle, horizon_end
 from registry.dimensions import Box
-from registry.engine import merged, paused_gc
+from registry.engine import Arrangement, Atom, arrange, merged, paused_gc
 from registry.findings import Finding
 from registry.plan import OwnerMove, Plan
 
@@ -79,9 +79,11 @@ def write_events(
     action: str,
     forced: bool,
     change: Plan | None,
+    faces: list[OwnerMove] | None = None,
 ) -> list[NewEvent]:
     """The events of one committed write. `documents`: (ref, created/updated/deleted,
-    the partner the document names or None)."""
+    the partner the document names or None); `faces`: the boxes whose customer face
+    the write changes (`moves_between`), None when nobody asked."""
     named = frozenset(p for _, _, p in documents if p)
     events = [
         NewEvent(
@@ -97,12 +99,18 @@ def write_events(
     ]
     if change is None:
         return events
-    if change.moves:
+    faces = faces or []
+    if change.moves or faces:
+        moves = change.moves or []
         events.append(
             NewEvent(
                 "ownership.moved",
-                {"effective": change.as_of, "moves": [_move(m) for m in change.moves]},
-                _move_partners(change.moves),
+                {
+                    "effective": change.as_of,
+                    "moves": [_move(m) for m in moves],
+                    "faceMoves": [_move(m) for m in faces],
+                },
+                _move_partners([*moves, *faces]),
             )
         )
     opened = [f for f in change.added if f.severity == "error"]
@@ -149,10 +157,9 @@ def for_partner(event: NewEvent, partner: str) -> dict[str, Any] | None:
     if partner not in event.partners:
         return None
     data = dict(event.data)
-    if "moves" in data:
-        data["moves"] = [
-            m for m in data["moves"] if partner in m["before"] or partner in m["after"]
-        ]
+    for key in ("moves", "faceMoves"):
+        if key in data:
+            data[key] = [m for m in data[key] if partner in m["before"] or partner in m["after"]]
     for key in ("opened", "closed"):
         if key in data:
             data[key] = [f for f in data[key] if partner in f["partners"]]
@@ -205,9 +212,10 @@ def scheduled_event(bundle: Bundle, boundary: Boundary) -> NewEvent:
         {
             "on": boundary.day.isoformat(),
             "boundaries": [{"ref": ref, "edge": edge} for ref, edge in boundary.edges],
-            "moves": [_move(m) for m in moves],
+            "moves": [_move(m) for m in moves.accountable],
+            "faceMoves": [_move(m) for m in moves.face],
         },
-        _move_partners(moves)
+        _move_partners([*moves.accountable, *moves.face])
         | frozenset(_partner_of(bundle, ref) for ref, _ in boundary.edges) - {""},
     )
 
@@ -219,17 +227,44 @@ def _partner_of(bundle: Bundle, ref: str) -> str:
     return ""
 
 
-def day_moves(bundle: Bundle, day: dt.date) -> list[OwnerMove]:
-    """The owner moves from the day before `day` to `day`, of one bundle."""
-    before = day - dt.timedelta(days=1)
+def day_moves(bundle: Bundle, day: dt.date) -> Moves:
+    """The owner and face moves from the day before `day` to `day`, of one bundle."""
+    return moves_between(bundle, day - dt.timedelta(days=1), bundle, day)
+
+
+@dataclass(frozen=True)
+class Moves:
+    accountable: list[OwnerMove]
+    face: list[OwnerMove]
+
+
+def moves_between(old: Bundle, old_day: dt.date, new: Bundle, new_day: dt.date) -> Moves:
+    """The boxes whose accountable partners, and those whose customer faces, differ
+    between `old` on `old_day` and `new` on `new_day` (of one dimension space): both
+    compiled on their day and arranged at once, as the plan arranges two versions."""
     with paused_gc:
-        compiled = compile_bundle(bundle, [before, day])
-        arrangement = compiled.arrange()
-        changes = []
+        was, now = compile_bundle(old, [old_day]), compile_bundle(new, [new_day])
+        offset = len(was.claims)
+        shifted = [Atom(a.nodes, a.claim + offset, a.negative) for a in now.atoms]
+        axes = [d.axis for d in new.space.dimensions]
+        arrangement = arrange(axes, [*was.atoms, *shifted])
+        owners: list[tuple[tuple[str, ...], tuple[str, ...]] | None] = []
+        faces: list[tuple[tuple[str, ...], tuple[str, ...]] | None] = []
         for label in arrangement.labels:
-            was = _owners(bundle, compiled.state_at(label, 0).accountable)
-            now = _owners(bundle, compiled.state_at(label, 1).accountable)
-            changes.append((was, now) if was != now else None)
+            before = was.state_at(frozenset(c for c in label if c < offset), 0)
+            after = now.state_at(frozenset(c - offset for c in label if c >= offset), 0)
+            owned = _owners(old, before.accountable), _owners(new, after.accountable)
+            faced = tuple(sorted(before.face)), tuple(sorted(after.face))
+            owners.append(owned if owned[0] != owned[1] else None)
+            faces.append(faced if faced[0] != faced[1] else None)
+    return Moves(_boxes(new, arrangement, owners), _boxes(new, arrangement, faces))
+
+
+def _boxes(
+    bundle: Bundle,
+    arrangement: Arrangement,
+    changes: list[tuple[tuple[str, ...], tuple[str, ...]] | None],
+) -> list[OwnerMove]:
     moved: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Box]] = {}
     for box, lid in arrangement.leaves:
         change = changes[lid]

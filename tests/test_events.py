@@ -35,7 +35,7 @@ from tests.apitools import (
     A,
     problem,
 )
-from tests.conftest import bearer
+from tests.conftest import ALLIANCE, bearer
 from tests.receiver import Receiver
 
 Client = TestClient[Litestar]
@@ -247,7 +247,7 @@ def test_a_write_puts_its_events_in_the_outbox(
         "metro-home",
         2,
     )
-    assert moved["data"] == {"effective": AS_OF, "moves": [MOVE]}
+    assert moved["data"] == {"effective": AS_OF, "moves": [MOVE], "faceMoves": []}
     # A refused write (it adds an error finding) writes no event; forced, it does.
     narrowed = f"{A}/apply?asOf={AS_OF}"
     r = events_client.post(
@@ -319,7 +319,7 @@ def test_delivered_signed_to_a_real_receiver(
             [got] = receiver.wait(1, "a")
             assert got.verified, got.error
             assert got.webhook_id.startswith("msg_")
-            assert got.body["data"] == {"effective": AS_OF, "moves": [MOVE]}
+            assert got.body["data"] == {"effective": AS_OF, "moves": [MOVE], "faceMoves": []}
             # A receiver holding another secret refuses the same delivery.
             raw = msgspec.json.encode(got.body)
             other = Webhook("whsec_" + "A" * 32)
@@ -424,6 +424,7 @@ def test_the_calendar_announces_a_boundary_once(
             {"ref": "Contract/fastnet-internet", "edge": "until"},
         ],
         "moves": [MOVE],
+        "faceMoves": [],
     }
 
 
@@ -462,3 +463,37 @@ def test_a_waiver_expiring_opens_its_findings(
         ("coverage-gap", {"category": ["slow-speed"]}, 2)
     ]
     assert Registry(seeded).outbox_backlog().depth == 1
+
+
+def test_a_face_moving_is_an_ownership_move(
+    events_client: Client, tokens: dict[str, str], seeded: Store
+) -> None:
+    subscribe(events_client, tokens["manager"], "http://127.0.0.1:9/hooks/m")
+    faces = (
+        "  customerFace:\n"
+        "    - {partner: metro, where: {category: [billing, installation]}}\n"
+        "    - {partner: fastnet, where: {category: [connectivity]}}\n"
+    )
+    alliance = ALLIANCE.replace("  customerFace:\n    - {partner: metro, where: {}}\n", faces)
+    assert alliance != ALLIANCE
+    r = events_client.post(
+        f"{A}/apply?asOf={AS_OF}&force=true",
+        headers={**bearer(tokens["manager"]), **YAML},
+        content=alliance,
+    )
+    assert r.status_code == 200, r.text
+    [(kind, _, moved)] = outbox(seeded)
+    assert kind == "ownership.moved"
+    assert moved["data"] == {
+        "effective": AS_OF,
+        "moves": [],
+        "faceMoves": [
+            {
+                "region": {"category": ["connectivity"]},
+                "cells": 4,
+                "example": {"category": "outage", "region": "north"},
+                "before": ["metro"],
+                "after": ["fastnet"],
+            }
+        ],
+    }

@@ -44,6 +44,8 @@ log = logging.getLogger("registry.events")
 
 POLL_SECONDS = 0.25  # how often a worker looks for due deliveries others wrote
 BATCH = 100  # deliveries read at once for one subscription
+MARK_EVERY = 20  # deliveries recorded in one transaction, at most
+MARK_SECONDS = 0.1  # and at the latest this long after the first of them
 CALENDAR_LEASE = "calendar"
 
 
@@ -127,10 +129,23 @@ class Dispatcher:
             log.info("calendar of %s: %d events", today, written)
 
     def _deliver(self, subscription: Claimed) -> None:
+        """Send the subscription's pending deliveries in order while the lease holds.
+        Deliveries made are recorded MARK_EVERY at a time (or after MARK_SECONDS), in
+        one transaction that renews the lease, so one killed mid-way sends those again."""
         outbox = self.store.outbox
-        held = True
-        while held and not self._stopping.is_set():
-            pending = outbox.pending(subscription.id, BATCH)
+        done: list[tuple[Pending, Attempt]] = []
+        marked = time.monotonic()
+
+        def mark() -> bool:
+            nonlocal done, marked
+            held = outbox.delivered(subscription.id, done, self.holder, self.settings.webhook_lease)
+            done, marked = [], time.monotonic()
+            if not held:
+                log.warning("lost the lease of %s; another process delivers", subscription.id)
+            return held
+
+        while not self._stopping.is_set():
+            pending = outbox.pending(subscription.id, BATCH, after=done[-1][0].seq if done else 0)
             if not pending:
                 break
             for delivery in pending:
@@ -139,21 +154,19 @@ class Dispatcher:
                 attempt = self._send(subscription, delivery)
                 if attempt.status is not None and 200 <= attempt.status < 300:
                     self.delivered += 1
-                    held = outbox.delivered(
-                        subscription.id, delivery, attempt, self.holder, self.settings.webhook_lease
-                    )
-                    if not held:
-                        log.warning(
-                            "lost the lease of %s; another process delivers", subscription.id
-                        )
+                    done.append((delivery, attempt))
+                    due = len(done) >= MARK_EVERY or time.monotonic() - marked > MARK_SECONDS
+                    if due and not mark():
                         return
                     continue
                 self.failures += 1
-                outbox.failed(
-                    subscription.id, delivery, attempt, self.holder, self._retry_at(delivery)
-                )
+                if not mark():
+                    return
+                retry_at = self._retry_at(delivery)
+                outbox.failed(subscription.id, delivery, attempt, self.holder, retry_at)
                 return  # the next attempt is the same delivery, later: order is kept
-        outbox.release(subscription.id, self.holder)
+        if mark():
+            outbox.release(subscription.id, self.holder)
 
     def _retry_at(self, delivery: Pending) -> float | None:
         """When to try again: base * 2^(attempts), at most the longest wait, with

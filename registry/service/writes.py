@@ -35,7 +35,7 @@ from registry.errors import (
     PreconditionRequired,
     Unavailable,
 )
-from registry.events import NewEvent, write_events
+from registry.events import NewEvent, moves_between, write_events
 from registry.load import (
     Documents,
     LoadResult,
@@ -45,7 +45,7 @@ from registry.load import (
 )
 from registry.messages import json_path
 from registry.model import Alliance, Contract, Partner, PolicySet, to_builtins
-from registry.plan import Plan, plan
+from registry.plan import OwnerMove, Plan, plan
 from registry.references import Located
 from registry.rules import audit
 from registry.service.events import route
@@ -146,11 +146,13 @@ def write(
     if misplaced:
         raise invalid(result.errors + misplaced)
     as_of = request.as_of or dt.datetime.now(dt.UTC).date()
+    # The faces a write moves cost a second arrangement: only when someone listens.
+    faces = not request.dry_run and store.outbox.wants(request.alliance, "ownership.moved")
     for _ in range(ATTEMPTS):
         snapshot = store.snapshot(request.alliance)
         revision, stored = snapshot if snapshot is not None else (0, [])
         current = {d.ref: d for d in stored}
-        decided = _decide(request, revision, current, sent, result, as_of=as_of)
+        decided = _decide(request, revision, current, sent, result, as_of=as_of, faces=faces)
         if request.dry_run or not decided.writes:
             return Outcome(
                 alliance=request.alliance,
@@ -194,6 +196,7 @@ class _Decision:
     results: list[DocumentResult]
     plan: Plan | None
     forced: bool
+    faces: list[OwnerMove] | None = None  # boxes whose customer face moves
 
 
 def _decide(
@@ -204,6 +207,7 @@ def _decide(
     checked: LoadResult,
     *,
     as_of: dt.date,
+    faces: bool = False,
 ) -> _Decision:
     """Check the sent documents with the stored ones they do not replace, and plan
     the change; raise the refusal if there is one. `checked` holds the sent
@@ -238,7 +242,16 @@ def _decide(
     if forced and not request.force:
         assert change is not None
         raise AddsErrors(change)
-    return _Decision(writes, results, change, forced)
+    moved = None
+    if (
+        faces
+        and old is not None
+        and new is not None
+        and change is not None
+        and change.moves is not None
+    ):
+        moved = moves_between(old, as_of, new, as_of).face
+    return _Decision(writes, results, change, forced, moved)
 
 
 def _guarded(request: Request) -> set[str]:
@@ -408,7 +421,12 @@ def _events(
             partner = _stored_partner(current[result.ref])
         changed.append((result.ref, result.action, partner))
     return write_events(
-        documents=changed, actor=actor, action=action, forced=decided.forced, change=decided.plan
+        documents=changed,
+        actor=actor,
+        action=action,
+        forced=decided.forced,
+        change=decided.plan,
+        faces=decided.faces,
     )
 
 
