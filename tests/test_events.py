@@ -19,8 +19,10 @@ from litestar.testing import TestClient
 from sqlalchemy import text
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from registry.events import CallbackRefused
 from registry.server import create_app
 from registry.service import Registry
+from registry.service.dispatch import Dispatcher
 from registry.service.events import Calendar
 from registry.service.live import Live
 from registry.settings import Settings
@@ -497,3 +499,25 @@ def test_a_face_moving_is_an_ownership_move(
             }
         ],
     }
+
+
+def test_the_addresses_are_checked_again_at_delivery(seeded: Store, database_url: str) -> None:
+    """A callback accepted once is judged again when it is called: the allowed hosts
+    as the delivering server has them, the addresses its name resolves to then."""
+    dispatcher = Dispatcher(seeded, Settings(database_url=database_url), None)
+    try:
+        with pytest.raises(CallbackRefused) as refused:
+            dispatcher._target("https://127.0.0.1:8443/hooks")
+        assert str(refused.value) == (
+            "'127.0.0.1' resolves to 127.0.0.1, a loopback address; the registry calls only "
+            "public addresses unless REGISTRY_WEBHOOK_ALLOW names the host"
+        )
+        allowed = Dispatcher(seeded, Settings(database_url=database_url, webhook_allow=ALLOW), None)
+        assert allowed._target("http://127.0.0.1:8443/hooks?a=1") == (
+            "http://127.0.0.1:8443/hooks?a=1",
+            "127.0.0.1:8443",
+            "127.0.0.1",
+        )
+        allowed.stop()
+    finally:
+        dispatcher.stop()

@@ -253,9 +253,8 @@ class Subscriptions:
         self.row(principal, alliance, subscription)
         if self._outbox.redeliver(subscription, delivery) is None:
             raise NotFound(f"no delivery '{delivery}' of subscription '{subscription}'")
-        for found in self._outbox.deliveries(subscription, 1_000_000):
-            if found[0].id == delivery:
-                return delivery_view(*found)
+        for found in self._outbox.deliveries(subscription, 1, delivery):
+            return delivery_view(*found)
         raise NotFound(f"no delivery '{delivery}' of subscription '{subscription}'")
 
 

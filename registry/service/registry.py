@@ -91,6 +91,13 @@ class Registry:
             self._dispatcher.stop()
             self._dispatcher = None
 
+    def dispatch_counts(self) -> tuple[int, int]:
+        """Deliveries this process made, and attempts of it that failed, since it
+        started (counters for the metrics; 0, 0 when it does not dispatch)."""
+        if self._dispatcher is None:
+            return 0, 0
+        return self._dispatcher.delivered, self._dispatcher.failures
+
     def outbox_backlog(self) -> Backlog:
         """The deliveries pending, the oldest one's age in seconds (the outbox lag),
         and the deliveries that failed for good."""

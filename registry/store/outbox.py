@@ -186,18 +186,19 @@ class Outbox:
             session.commit()
 
     def deliveries(
-        self, subscription: str, limit: int
+        self, subscription: str, limit: int, delivery: str | None = None
     ) -> list[tuple[DeliveryRow, str, str, list[AttemptRow]]]:
-        """The newest deliveries, newest first, each with its event's type and id and
-        its attempts, oldest first."""
+        """The newest deliveries (or the one named), newest first, each with its event's
+        type and id and its attempts, oldest first."""
         with self._session() as session:
-            rows = session.exec(
+            query = (
                 select(DeliveryRow, EventRow.type, EventRow.id)
                 .join(EventRow, col(EventRow.seq) == col(DeliveryRow.event))
                 .where(DeliveryRow.subscription == subscription)
-                .order_by(col(DeliveryRow.seq).desc())
-                .limit(limit)
-            ).all()
+            )
+            if delivery is not None:
+                query = query.where(DeliveryRow.id == delivery)
+            rows = session.exec(query.order_by(col(DeliveryRow.seq).desc()).limit(limit)).all()
             seqs = [d.seq for d, _, _ in rows]
             attempts: dict[int, list[AttemptRow]] = {}
             if seqs:
