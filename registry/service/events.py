@@ -269,7 +269,8 @@ class Calendar:
         """Emit what is due on `today` for every alliance; the events written."""
         self.live.refresh()
         written = 0
-        for alliance in sorted(self.live.revisions):
+        # Only alliances someone listens to: nothing to say to the others, no compile.
+        for alliance in sorted(self.store.outbox.subscribed() & set(self.live.revisions)):
             try:
                 written += self._alliance(alliance, today)
             except NotFound:  # deleted meanwhile
@@ -278,8 +279,6 @@ class Calendar:
 
     def _alliance(self, alliance: str, today: dt.date) -> int:
         outbox = self.store.outbox
-        if not outbox.subscriptions(alliance):
-            return 0  # nobody listens: nothing to say, and no compile for it
         view = self.live.view(alliance)
         marks = outbox.marks(alliance)
         written = 0

@@ -166,6 +166,11 @@ class Outbox:
                 query = query.where(SubscriptionRow.partner == partner)
             return list(session.exec(query.order_by(col(SubscriptionRow.created))).all())
 
+    def subscribed(self) -> set[str]:
+        """The alliances that have subscriptions."""
+        with self._session() as session:
+            return set(session.exec(select(SubscriptionRow.alliance).distinct()).all())
+
     def wants(self, alliance: str, event: str) -> bool:
         """Whether any subscription of the alliance takes this type of event."""
         return any(event in msgspec.json.decode(row.events) for row in self.subscriptions(alliance))
