@@ -261,3 +261,35 @@ def test_the_calendar_across_three_processes(
             ]
     finally:
         receiver.stop()
+
+
+def test_a_server_stopping_hands_its_deliveries_over_at_once(
+    seeded: Store, tokens: dict[str, str], postgres: str, tmp_path: Path
+) -> None:
+    """SIGTERM: the dispatcher stops after the delivery in flight and releases its
+    lease, so another process goes on at once, not when the lease (30 s) runs out."""
+    receiver = Receiver(delay=0.5).start()
+    try:
+        with servers(postgres, tmp_path, 2, REGISTRY_WEBHOOK_LEASE="30") as started:
+            made = subscribe(started[0], tokens["manager"], receiver, "t", ["alliance.revision"])
+            revisions = [rename_metro(started[i % 2], tokens["manager"], i) for i in range(6)]
+            receiver.wait(2, "t", timeout=30)
+            holder = lease_holder(seeded, made["id"])
+            assert holder is not None
+            pid = int(holder.split(":")[1])
+            [stopping] = [s for s in started if pid in s.worker_pids()]
+            began = time.monotonic()
+            stopping.stop()
+            started.remove(stopping)
+            got = receiver.wait(6, "t", timeout=60)
+            assert time.monotonic() - began < 15
+            assert in_order(got) == revisions
+            assert all(r.verified for r in got)
+            with seeded.engine.connect() as connection:
+                holders = connection.execute(
+                    text("SELECT holder FROM delivery_attempts ORDER BY id")
+                ).all()
+            # The stopping server's deliveries, then the other's.
+            assert holders[0][0] == holder and holders[-1][0] != holder
+    finally:
+        receiver.stop()
