@@ -346,16 +346,20 @@ class CallbackRefused(ValueError):
 def callback_host(url: str, allow: Allow) -> tuple[str, int]:
     """The host and port of a callback URL the rules accept (else CallbackRefused):
     https, or http to a host REGISTRY_WEBHOOK_ALLOW names; no credentials in it."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname, username, password = parts.hostname, parts.username, parts.password
+    except ValueError:  # "Invalid IPv6 URL" and the like
+        raise CallbackRefused("the callback is not a URL the registry can read") from None
     if parts.scheme not in ("https", "http"):
         raise CallbackRefused(
             f"the callback must be an https URL; '{parts.scheme or url}' is not a scheme "
             "the registry calls"
         )
-    host = (parts.hostname or "").lower().rstrip(".")
+    host = (hostname or "").lower().rstrip(".")
     if not host:
         raise CallbackRefused("the callback URL names no host")
-    if parts.username is not None or parts.password is not None:
+    if username is not None or password is not None:
         raise CallbackRefused("the callback URL may not carry a user name or password")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)

@@ -129,6 +129,11 @@ REFUSED = [
     ("https:///hooks", "the callback URL names no host"),
     ("https://example.com:99999/", "the callback URL's port is not a number from 1 to 65535"),
     (42, "the callback must be a URL (a string), e.g. https://example.com/hooks"),
+    ("https://[::1/hooks", "the callback is not a URL the registry can read"),
+    (
+        "http://127.0.0.1/a\x00b",
+        "the callback URL may not hold control characters (escape them: %00)",
+    ),
 ]
 
 

@@ -225,7 +225,7 @@ class Dispatcher:
         host, port = callback_host(callback, self.allow)
         try:
             addresses = resolve(host, port)
-        except (OSError, UnicodeError):
+        except (OSError, UnicodeError, ValueError):
             raise CallbackRefused(f"'{host}' does not resolve to an address") from None
         for address in addresses:
             problem = address_problem(host, address, self.allow)

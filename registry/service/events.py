@@ -140,13 +140,15 @@ def check_callback(url: object, allow: Allow) -> str:
         raise refuse("the callback must be a URL (a string), e.g. https://example.com/hooks")
     if len(url) > MAX_CALLBACK:
         raise refuse(f"the callback URL is over {MAX_CALLBACK} characters")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        raise refuse("the callback URL may not hold control characters (escape them: %00)")
     try:
         host, port = callback_host(url, allow)
     except CallbackRefused as exc:
         raise refuse(str(exc)) from None
     try:
         addresses = resolve(host, port)
-    except (OSError, UnicodeError):
+    except (OSError, UnicodeError, ValueError):
         raise refuse(f"'{host}' does not resolve to an address") from None
     for address in addresses:
         problem = address_problem(host, address, allow)
