@@ -526,3 +526,49 @@ def test_the_addresses_are_checked_again_at_delivery(seeded: Store, database_url
         allowed.stop()
     finally:
         dispatcher.stop()
+
+
+def test_retries_end_in_a_failing_subscription_until_redelivered(
+    seeded: Store, database_url: str, tokens: dict[str, str]
+) -> None:
+    """A receiver answering 500 past the retry window (scaled down here): the delivery
+    has failed and the subscription is failing; a redelivery takes it up again."""
+    receiver = Receiver(status=500).start()
+    settings = Settings(
+        database_url=database_url,
+        webhook_allow=ALLOW,
+        webhook_retry_base=0.05,
+        webhook_retry_window=0.6,
+        calendar_interval=3600,
+    )
+    manager = bearer(tokens["manager"])
+    try:
+        with TestClient(create_app(settings, seeded, dispatch=True)) as client:
+            made = subscribe(client, tokens["manager"], receiver.url("f"))
+            receiver.secrets["/hooks/f"] = made["secret"]
+            handover(client, tokens["manager"])
+            url = f"{A}/subscriptions/{made['id']}"
+            deadline = time.monotonic() + 20
+            while client.get(url, headers=manager).json()["status"] != "failing":
+                assert time.monotonic() < deadline, "the subscription never failed"
+                time.sleep(0.05)
+            assert client.get(url, headers=manager).json()["failingSince"] is not None
+            [delivery] = client.get(f"{url}/deliveries", headers=manager).json()
+            assert delivery["status"] == "failed"
+            assert len(delivery["attempts"]) >= 3
+            assert {(a["status"], a["error"]) for a in delivery["attempts"]} == {
+                (500, "the callback answered 500")
+            }
+            receiver.status = 204
+            r = client.post(f"{url}/deliveries/{delivery['id']}/redeliver", headers=manager)
+            assert r.status_code == 202, r.text
+            assert client.get(url, headers=manager).json()["status"] == "active"
+            deadline = time.monotonic() + 20
+            while client.get(f"{url}/deliveries", headers=manager).json()[0]["status"] != (
+                "delivered"
+            ):
+                assert time.monotonic() < deadline, "the redelivery never arrived"
+                time.sleep(0.05)
+            assert receiver.of("f")[-1].webhook_id == delivery["id"]
+    finally:
+        receiver.stop()
