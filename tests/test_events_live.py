@@ -208,13 +208,6 @@ def test_the_calendar_across_three_processes(
     calendar = {"REGISTRY_CALENDAR_TODAY": "2026-12-01", "REGISTRY_CALENDAR_INTERVAL": "0.3"}
     try:
         with servers(postgres, tmp_path, 3, **calendar) as started:
-            subscribe(
-                started[1],
-                tokens["manager"],
-                receiver,
-                "c",
-                ["ownership.scheduled", "coverage.finding"],
-            )
             r = httpx.post(
                 started[2].url(f"{A}/apply?asOf={AS_OF}"),
                 headers={**bearer(tokens["manager"]), **YAML},
@@ -223,6 +216,16 @@ def test_the_calendar_across_three_processes(
                 ),
             )
             assert r.status_code == 200, r.text
+            # Subscribed after the write: the calendar's first sweep of the alliance (it
+            # sweeps only alliances with subscriptions) sees the waiver, and looks one
+            # day back. (The write was planned on AS_OF, not on the calendar's today.)
+            subscribe(
+                started[1],
+                tokens["manager"],
+                receiver,
+                "c",
+                ["ownership.scheduled", "coverage.finding"],
+            )
             got = receiver.wait(2, "c", timeout=30)
             # The holder of the calendar's lease dies; another takes it over and sweeps
             # again: nothing is announced twice.
