@@ -15,13 +15,14 @@ from typing import Literal
 Role = Literal["admin", "manager", "partner", "resolver", "auditor"]
 ROLES: tuple[Role, ...] = ("admin", "manager", "partner", "resolver", "auditor")
 
-Action = Literal["read", "resolve", "audit", "history", "write", "force"]
+Action = Literal["read", "resolve", "audit", "history", "write", "force", "subscribe"]
 
 # `write` for a partner is narrowed to its own Partner document by `may_write`.
 GRANTS: dict[Role, frozenset[Action]] = {
-    "admin": frozenset({"read", "resolve", "audit", "history", "write", "force"}),
-    "manager": frozenset({"read", "resolve", "audit", "history", "write", "force"}),
-    "partner": frozenset({"read", "resolve", "audit", "write"}),
+    "admin": frozenset({"read", "resolve", "audit", "history", "write", "force", "subscribe"}),
+    "manager": frozenset({"read", "resolve", "audit", "history", "write", "force", "subscribe"}),
+    # A partner's subscriptions get only the events that name its partner.
+    "partner": frozenset({"read", "resolve", "audit", "write", "subscribe"}),
     "resolver": frozenset({"resolve"}),
     "auditor": frozenset({"read", "resolve", "audit", "history"}),
 }

@@ -68,6 +68,11 @@ class InvalidDocuments(RegistryError):
         self.files = files
 
 
+class InvalidSubscription(RegistryError):
+    """A subscription that cannot be made: its callback URL or event types, each at its
+    JSON path in the request."""
+
+
 class InvalidRequest(RegistryError):
     """A request the registry cannot read: a malformed parameter or body."""
 

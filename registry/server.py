@@ -15,10 +15,17 @@ from registry.settings import Settings
 from registry.store import Store
 
 
-def create_app(settings: Settings | None = None, store: Store | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None, store: Store | None = None, *, dispatch: bool = False
+) -> Litestar:
+    """The app over the settings' database (or `store`). `dispatch`: this process
+    delivers events and runs the calendar too, from startup to shutdown, as every
+    `registry serve` worker does unless REGISTRY_DISPATCH is false."""
     settings = settings or Settings.from_env()
     registry = Registry(
-        store or Store(settings.database_url, settings.signer()), settings.view_memory_bytes()
+        store or Store(settings.database_url, settings.signer()),
+        settings.view_memory_bytes(),
+        settings=settings,
     )
     return Litestar(
         route_handlers=[*api.route_handlers(), web.WebController, web.static_files()],
@@ -26,7 +33,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         exception_handlers=api.HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         state=State({"registry": registry}),
-        on_shutdown=[registry.close],
+        on_startup=[registry.start_dispatch] if dispatch else [],
+        # Dispatch stops first (between two deliveries), then the database closes.
+        on_shutdown=[registry.stop_dispatch, registry.close],
         openapi_config=api.openapi_config(),
         debug=False,
     )
@@ -43,4 +52,5 @@ SWITCH_INTERVAL_S = 0.001
 def app_from_env() -> Litestar:
     """The factory server workers call: settings from REGISTRY_* variables."""
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    return create_app(settings, dispatch=settings.dispatch)

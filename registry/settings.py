@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import os
 import re
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from registry.errors import InvalidRequest
 DEFAULT_DATABASE_URL = "sqlite:///registry.db"
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
+PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
@@ -45,6 +47,24 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # estimated size: a number of bytes, or with a unit (512MiB, 2GiB, 1.5GB). Past it
     # the least recently used are dropped and compiled again when asked for.
     view_memory: str = "1GiB"
+    # Event deliveries (docs/api.md, "Subscriptions and deliveries"). Hosts (names,
+    # addresses, networks, comma-separated) a callback may reach over http or at a
+    # private, loopback or link-local address; the seconds one delivery may take; the
+    # first retry's wait, doubled each time (with jitter) up to the longest wait, for
+    # as long as the retry window; how long a process holds a subscription it delivers
+    # to without renewing its lease (a killed process's deliveries resume after it).
+    webhook_allow: str = ""
+    webhook_timeout: PositiveSeconds = 5.0
+    webhook_retry_base: PositiveSeconds = 5.0
+    webhook_retry_max: PositiveSeconds = 3600.0
+    webhook_retry_window: PositiveSeconds = 86400.0
+    webhook_lease: PositiveSeconds = 30.0
+    # Whether this server delivers events and runs the calendar; how often the calendar
+    # looks for boundaries entering the horizon; the day it takes as today (unset: the
+    # real one; set it for drills and tests).
+    dispatch: bool = True
+    calendar_interval: PositiveSeconds = 60.0
+    calendar_today: dt.date | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -166,6 +166,7 @@ POSTGRES_IN_THE_FULL_SUITE_ONLY = {
     "test_web.py",
     "test_api_limits.py",
     "test_tickets.py",
+    "test_events.py",
 }
 
 

@@ -19,6 +19,7 @@ from registry.api.history import HistoryController
 from registry.api.openapi import problems
 from registry.api.problems import HANDLERS, respond
 from registry.api.queries import QueryController
+from registry.api.subscriptions import SubscriptionController
 from registry.api.tickets import TicketController
 
 __all__ = ["HANDLERS", "openapi_config", "route_handlers"]
@@ -54,7 +55,14 @@ async def health(request: Request[Any, Any, Any]) -> Response[Health]:
 
 
 def route_handlers() -> list[ControllerRouterHandler]:
-    return [health, DocumentController, QueryController, HistoryController, TicketController]
+    return [
+        health,
+        DocumentController,
+        QueryController,
+        HistoryController,
+        TicketController,
+        SubscriptionController,
+    ]
 
 
 def openapi_config() -> OpenAPIConfig:

@@ -228,4 +228,5 @@ _VERBS: dict[Action, str] = {
     "history": "read the change log",
     "write": "write documents",
     "force": "force a write that adds error findings",
+    "subscribe": "manage event subscriptions",
 }

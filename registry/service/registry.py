@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
@@ -18,13 +19,24 @@ import msgspec
 from registry.access import Action, Principal, Role, scope_problem
 from registry.checkpoint import Checkpoint, CheckpointError, Signer, Verifier
 from registry.errors import InvalidDocuments, InvalidRequest, NotFound
+from registry.events import Allow
 from registry.load import load
 from registry.messages import choices, suggest
 from registry.model import KINDS, SLUG_PATTERN, to_builtins
+from registry.service.dispatch import Dispatcher
+from registry.service.events import Calendar, Subscriptions
 from registry.service.live import DEFAULT_VIEW_MEMORY, Live, View, Views
 from registry.service.writes import Outcome, Request, write
+from registry.settings import Settings
 from registry.store import Entry, Proof, Store, StoredDocument
 from registry.store.tables import TokenRow
+
+
+@dataclass(frozen=True)
+class Backlog:
+    depth: int
+    oldest_age: float | None
+    failed: int
 
 
 class NoCheckpoint(NotFound):
@@ -32,9 +44,18 @@ class NoCheckpoint(NotFound):
 
 
 class Registry:
-    def __init__(self, store: Store, view_memory: int = DEFAULT_VIEW_MEMORY) -> None:
+    def __init__(
+        self,
+        store: Store,
+        view_memory: int = DEFAULT_VIEW_MEMORY,
+        *,
+        settings: Settings | None = None,
+    ) -> None:
         self._store = store
         self._live = Live(store, view_memory)
+        self._settings = settings or Settings()
+        self.subscriptions = Subscriptions(store, Allow.parse(self._settings.webhook_allow))
+        self._dispatcher: Dispatcher | None = None
 
     @classmethod
     def open(
@@ -52,7 +73,36 @@ class Registry:
         self.close()
 
     def close(self) -> None:
+        self.stop_dispatch()
         self._store.close()
+
+    # -- events ----------------------------------------------------------------
+
+    def start_dispatch(self) -> None:
+        """Deliver events and run the calendar on a thread of this process (see
+        service/dispatch.py), until `stop_dispatch`."""
+        if self._dispatcher is None:
+            calendar = Calendar(self._store, self._live)
+            self._dispatcher = Dispatcher(self._store, self._settings, calendar)
+            self._dispatcher.start()
+
+    def stop_dispatch(self) -> None:
+        if self._dispatcher is not None:
+            self._dispatcher.stop()
+            self._dispatcher = None
+
+    def dispatch_counts(self) -> tuple[int, int]:
+        """Deliveries this process made, and attempts of it that failed, since it
+        started (counters for the metrics; 0, 0 when it does not dispatch)."""
+        if self._dispatcher is None:
+            return 0, 0
+        return self._dispatcher.delivered, self._dispatcher.failures
+
+    def outbox_backlog(self) -> Backlog:
+        """The deliveries pending, the oldest one's age in seconds (the outbox lag),
+        and the deliveries that failed for good."""
+        depth, age, failed = self._store.outbox.backlog()
+        return Backlog(depth, age, failed)
 
     # -- who is asking ---------------------------------------------------------
 
@@ -189,6 +239,8 @@ class Registry:
         )
         if outcome.applied:
             self._live.refresh()
+            if self._dispatcher is not None:
+                self._dispatcher.wake()
         return outcome
 
     def seed(self, paths: Sequence[str | Path], actor: str) -> dict[str, int]:

@@ -35,6 +35,7 @@ from registry.errors import (
     PreconditionRequired,
     Unavailable,
 )
+from registry.events import NewEvent, moves_between, write_events
 from registry.load import (
     Documents,
     LoadResult,
@@ -43,10 +44,11 @@ from registry.load import (
     read_stored,
 )
 from registry.messages import json_path
-from registry.model import Alliance, PolicySet, to_builtins
-from registry.plan import Plan, plan
+from registry.model import Alliance, Contract, Partner, PolicySet, to_builtins
+from registry.plan import OwnerMove, Plan, plan
 from registry.references import Located
 from registry.rules import audit
+from registry.service.events import route
 from registry.store.repository import Store, StoredDocument, Write
 
 # Times a write is checked and planned before it gives up on an alliance whose
@@ -144,11 +146,13 @@ def write(
     if misplaced:
         raise invalid(result.errors + misplaced)
     as_of = request.as_of or dt.datetime.now(dt.UTC).date()
+    # The faces a write moves cost a second arrangement: only when someone listens.
+    faces = not request.dry_run and store.outbox.wants(request.alliance, "ownership.moved")
     for _ in range(ATTEMPTS):
         snapshot = store.snapshot(request.alliance)
         revision, stored = snapshot if snapshot is not None else (0, [])
         current = {d.ref: d for d in stored}
-        decided = _decide(request, revision, current, sent, result, as_of=as_of)
+        decided = _decide(request, revision, current, sent, result, as_of=as_of, faces=faces)
         if request.dry_run or not decided.writes:
             return Outcome(
                 alliance=request.alliance,
@@ -163,7 +167,10 @@ def write(
                 ref: current[ref].etag for ref in guarded if ref in current
             }:
                 continue  # written meanwhile: decide again on what is there now
-            landed, etags = draft.commit(decided.writes, actor, action, decided.forced, current)
+            events = _events(decided, current, sent.located, actor, action)
+            landed, etags = draft.commit(
+                decided.writes, actor, action, decided.forced, current, events=events, route=route
+            )
         for r in decided.results:
             r.etag = etags.get(r.ref, r.etag)
         return Outcome(
@@ -189,6 +196,7 @@ class _Decision:
     results: list[DocumentResult]
     plan: Plan | None
     forced: bool
+    faces: list[OwnerMove] | None = None  # boxes whose customer face moves
 
 
 def _decide(
@@ -199,6 +207,7 @@ def _decide(
     checked: LoadResult,
     *,
     as_of: dt.date,
+    faces: bool = False,
 ) -> _Decision:
     """Check the sent documents with the stored ones they do not replace, and plan
     the change; raise the refusal if there is one. `checked` holds the sent
@@ -233,7 +242,16 @@ def _decide(
     if forced and not request.force:
         assert change is not None
         raise AddsErrors(change)
-    return _Decision(writes, results, change, forced)
+    moved = None
+    if (
+        faces
+        and old is not None
+        and new is not None
+        and change is not None
+        and change.moves is not None
+    ):
+        moved = moves_between(old, as_of, new, as_of).face
+    return _Decision(writes, results, change, forced, moved)
 
 
 def _guarded(request: Request) -> set[str]:
@@ -381,3 +399,50 @@ def _plan(old: Bundle | None, new: Bundle | None, as_of: dt.date, alliance: str)
         found = audit(new, as_of).findings
         return Plan(alliance=alliance, as_of=as_of.isoformat(), added=found, removed=[], moves=None)
     return plan(old, new, as_of)
+
+
+def _events(
+    decided: _Decision,
+    current: dict[str, StoredDocument],
+    sent: Sequence[Located],
+    actor: str,
+    action: str,
+) -> list[NewEvent]:
+    """The events of the write about to commit (registry/events.py)."""
+    documents = {i.document.ref: i.document for i in sent}
+    changed = []
+    for result in decided.results:
+        if result.action == "unchanged":
+            continue
+        document = documents.get(result.ref)
+        if document is not None:
+            partner = _partner(document)
+        else:  # deleted: the partner its stored body names
+            partner = _stored_partner(current[result.ref])
+        changed.append((result.ref, result.action, partner))
+    return write_events(
+        documents=changed,
+        actor=actor,
+        action=action,
+        forced=decided.forced,
+        change=decided.plan,
+        faces=decided.faces,
+    )
+
+
+def _partner(document: object) -> str | None:
+    if isinstance(document, Partner):
+        return document.name
+    if isinstance(document, Contract):
+        return document.spec.partner
+    return None
+
+
+def _stored_partner(stored: StoredDocument) -> str | None:
+    if stored.kind == "Partner":
+        return stored.name
+    if stored.kind == "Contract":
+        body = msgspec.json.decode(stored.body)
+        partner = body.get("spec", {}).get("partner") if isinstance(body, dict) else None
+        return partner if isinstance(partner, str) else None
+    return None

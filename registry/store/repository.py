@@ -36,7 +36,9 @@ from sqlmodel import Session, col, select
 from registry.access import Principal, Role, digest, new_secret
 from registry.checkpoint import Checkpoint, CheckpointError, Signer, Verifier, origin, split_origin
 from registry.errors import Unavailable
+from registry.events import NewEvent
 from registry.model import API_VERSION
+from registry.store import outbox
 from registry.store.chain import (
     GENESIS,
     TOKEN_LOG,
@@ -66,6 +68,7 @@ from registry.store.database import (
     normalise_url,
     prepare,
 )
+from registry.store.outbox import Route
 from registry.store.tables import (
     AllianceRow,
     ChangeRow,
@@ -156,6 +159,7 @@ class Store:
         except BaseException:  # a newer schema, an unreachable server: close what opened
             self.engine.dispose()
             raise
+        self.outbox = outbox.Outbox(self.engine)
         self._probe: Any = None  # the pooled connection the cursor below lives on
         self._probe_cursor: Any = None
         self._probe_lock = threading.Lock()
@@ -558,8 +562,12 @@ class Draft:
         action: str,
         forced: bool = False,
         before: Mapping[str, StoredDocument] | None = None,
+        *,
+        events: Sequence[NewEvent] = (),
+        route: Route | None = None,
     ) -> tuple[int, dict[str, str | None]]:
-        """Write the documents as one new revision with its change-log entry. Returns
+        """Write the documents as one new revision with its change-log entry, and
+        its `events` to the outbox (each to the subscriptions `route` says). Returns
         the revision and each written document's new ETag (None when deleted).
         `before` is the current documents, when the caller has read them at this
         revision already."""
@@ -619,6 +627,9 @@ class Draft:
         )
         row.revision, row.head = revision, entry.hash
         session.add(row)
+        if events:
+            assert route is not None
+            outbox.record(session, self.alliance, revision, events, route)
         session.commit()
         return revision, etags
 

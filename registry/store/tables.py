@@ -124,3 +124,92 @@ class CheckpointRow(SQLModel, table=True):
     head: str
     at: str
     note: str  # the signed note, as served
+
+
+# -- events (revision 0004): subscriptions, the outbox, deliveries, the calendar --------
+
+
+class SubscriptionRow(SQLModel, table=True):
+    """Where an alliance's events go. `secret` signs every delivery (Standard Webhooks);
+    it is shown once, when the subscription is made. A partner's subscription gets only
+    the events that name its partner. The lease fields say which process delivers to it
+    now (`lease_until`, seconds since the epoch), so its deliveries go out one at a time,
+    in order; `next_at` is when the next attempt is due after a failed one."""
+
+    __tablename__ = "subscriptions"
+    id: str = Field(primary_key=True)
+    alliance: str = Field(index=True)
+    partner: str | None = None
+    callback: str
+    events: str  # JSON list of event types
+    secret: str
+    created: str
+    created_by: str
+    status: str = "active"  # active | failing
+    failing_since: str | None = None
+    next_at: float = 0.0
+    lease_holder: str | None = None
+    lease_until: float = 0.0
+
+
+class EventRow(SQLModel, table=True):
+    """One event of an alliance, written in the transaction of what it tells (a write,
+    a calendar day): the outbox. `body` is the JSON delivered."""
+
+    __tablename__ = "events"
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True)
+    alliance: str = Field(index=True)
+    type: str
+    revision: int
+    at: str
+    body: str
+
+
+class DeliveryRow(SQLModel, table=True):
+    """One event to one subscription; `id` is its webhook-id, the same on every attempt.
+    `body` is set when the subscription gets less than the whole event (a partner's)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_queue", "subscription", "status", "seq"),)
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True)
+    subscription: str
+    event: int
+    body: str | None = None
+    status: str = "pending"  # pending | delivered | failed
+    attempts: int = 0
+    created: float
+    delivered: str | None = None
+
+
+class AttemptRow(SQLModel, table=True):
+    """One attempt to deliver: the HTTP status the callback answered, or why none."""
+
+    __tablename__ = "delivery_attempts"
+    id: int | None = Field(default=None, primary_key=True)
+    delivery: int = Field(index=True)
+    at: str
+    status: int | None = None
+    error: str | None = None
+    duration_ms: int = 0
+    holder: str = ""
+
+
+class LeaseRow(SQLModel, table=True):
+    """A job one process at a time does (the calendar), held until `until`."""
+
+    __tablename__ = "leases"
+    name: str = Field(primary_key=True)
+    holder: str
+    until: float
+
+
+class CalendarRow(SQLModel, table=True):
+    """What the calendar has emitted for an alliance: `key` is a boundary announced
+    (`scheduled:...`) or a day whose findings were compared (`day`, its `value`)."""
+
+    __tablename__ = "calendar_marks"
+    alliance: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    value: str = ""
