@@ -15,7 +15,7 @@ reported, since that file's own error is the mistake (`references.Unchecked`).
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -27,6 +27,7 @@ from jsonschema.exceptions import WEAK_MATCHES, ValidationError
 
 from registry import messages
 from registry.bundle import Bundle
+from registry.engine import paused_gc
 from registry.errors import LocatedError
 from registry.model import KINDS, AnyDocument, dec_hook
 from registry.references import Located, Place, Spot, Unchecked, assemble
@@ -82,8 +83,11 @@ def load_texts(texts: Iterable[tuple[str, str]], result: LoadResult | None = Non
         result = LoadResult()
         texts = list(texts)
         result.files = len(texts)
-    documents = read_documents(texts, result)
-    return bundle_documents(documents, result)
+    # A load makes some 10^6 containers and no reference cycles: the collector's
+    # passes over them (and the whole heap) would take as long as the load itself.
+    with paused_gc:
+        documents = read_documents(texts, result)
+        return bundle_documents(documents, result)
 
 
 @dataclass
@@ -125,32 +129,51 @@ def read_documents(texts: Iterable[tuple[str, str]], result: LoadResult) -> Docu
 _STORED = msgspec.json.Decoder(AnyDocument, dec_hook=dec_hook)
 
 
-def read_stored(texts: Iterable[tuple[str, str]], result: LoadResult) -> Documents:
+def read_stored(texts: Iterable[tuple[str, str | AnyDocument]], result: LoadResult) -> Documents:
     """Documents the registry stored after checking them, decoded straight into their
     Structs: some five times faster than the checked path, which a document takes
-    only if it no longer decodes (a database edited by hand)."""
+    only if it no longer decodes (a database edited by hand). A document given
+    decoded already (kept from an earlier revision, unchanged since) is taken as is."""
     found = Documents()
-    for name, text in texts:
-        try:
-            document = _STORED.decode(text)
-        except msgspec.DecodeError:
-            found += read_documents([(name, text)], result)
-            continue
-        result.documents += 1
-        found.located.append(Located(document, name, lazy_json(text)))
-        found.parsed_files.add(name)
-        result.checked.append(document)
+    with paused_gc:
+        for name, text in texts:
+            if isinstance(text, str):
+                try:
+                    document = _STORED.decode(text)
+                except msgspec.DecodeError:
+                    found += read_documents([(name, text)], result)
+                    continue
+                parsed = lazy_json(text)
+            else:
+                document, parsed = text, lazy_json("")
+            result.documents += 1
+            found.located.append(Located(document, name, parsed))
+            found.parsed_files.add(name)
+            result.checked.append(document)
     return found
 
 
-def bundle_documents(documents: Documents, result: LoadResult) -> LoadResult:
-    """Check every reference between the documents and assemble the bundles."""
+def bundle_documents(
+    documents: Documents,
+    result: LoadResult,
+    *,
+    trusted: bool = False,
+    earlier: Mapping[str, Bundle] | None = None,
+) -> LoadResult:
+    """Check every reference between the documents and assemble the bundles.
+
+    `trusted`: the documents are an alliance as the write path stored it, checked
+    whole then (`StoredDocument.intact`), so its reference checks are not run again;
+    what makes the bundle (the dimension trees, grouping, order, policy) is the same.
+    `earlier`: bundles of a revision before, whose unchanged parts are kept (`assemble`)."""
 
     def report(where: Place, path: tuple[str | int, ...], message: str) -> None:
         _add(result, where.file, where.parsed, path, message)
 
     unchecked = documents.unchecked + ([Unchecked.unread()] if result.unread else [])
-    for bundle in assemble(documents.located, report, unchecked):
+    with paused_gc:
+        bundles = assemble(documents.located, report, unchecked, trusted=trusted, earlier=earlier)
+    for bundle in bundles:
         result.bundles[bundle.name] = bundle
     # Files in name order, documents in file order, and inside a document the
     # order the checks chose (the schema's best match first).

@@ -371,9 +371,21 @@ def parse_day(text: str) -> dt.date | None:
         return None
 
 
+# Durations parsed before, by their text: documents repeat a few (PT4H, P2D) thousands
+# of times, and a Duration is immutable, so one object serves them all. Bounded: texts
+# past it are parsed each time.
+_DURATIONS: dict[str, Duration] = {}
+MAX_KNOWN_DURATIONS = 4096
+
+
 def dec_hook(type_: type, value: Any) -> Any:
     if type_ is Duration and isinstance(value, str):
-        return Duration.parse(value)
+        found = _DURATIONS.get(value)
+        if found is None:
+            found = Duration.parse(value)
+            if len(_DURATIONS) < MAX_KNOWN_DURATIONS:
+                _DURATIONS[value] = found
+        return found
     raise NotImplementedError(f"cannot decode {type_!r}")
 
 

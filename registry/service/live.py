@@ -23,18 +23,23 @@ about and compiles the others again when asked.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from registry.access import Action, Principal, digest
 from registry.bundle import Bundle
+from registry.engine import paused_gc
 from registry.errors import Forbidden, NotFound, Unauthorized
 from registry.findings import Report
 from registry.load import LoadResult, bundle_documents, read_stored
+from registry.model import AnyDocument
 from registry.resolve import OwnerIndex
 from registry.rules import audit
-from registry.store import Store
+from registry.store import Store, StoredDocument
+
+log = logging.getLogger("registry.live")
 
 # The holders of recent Authorization headers, kept to spare a SHA-256 per request:
 # at most this many bytes of headers. Only the plain form `Bearer <token>` of a short
@@ -62,6 +67,9 @@ class View:
     # The estimated bytes this view holds (VIEW_BYTES_PER_STORED_BYTE), the audits
     # it keeps aside: what `Views` counts against its bound.
     size: int = VIEW_FIXED_BYTES
+    # Each document's ETag (Kind/name -> ETag): the next revision's build takes the
+    # documents unchanged since from this view instead of decoding them again.
+    etags: dict[str, str] = field(default_factory=dict, repr=False)
     audits: dict[dt.date, Report] = field(default_factory=dict)
     # One audit of a day at a time: threads asking for the same day wait for it.
     _auditing: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -99,6 +107,13 @@ class Views:
             if view is not None:
                 self._views.move_to_end((alliance, revision))
             return view
+
+    def nearest(self, alliance: str, revision: int) -> View | None:
+        """The cached view of the alliance nearest to `revision` (it likely shares most
+        documents with it), not counted as a use."""
+        with self._lock:
+            found = [view for (name, _), view in self._views.items() if name == alliance]
+        return min(found, key=lambda view: abs(view.revision - revision), default=None)
 
     def put(self, view: View, alliance: str) -> None:
         key = (alliance, view.revision)
@@ -202,6 +217,8 @@ class Live:
         return view
 
     def _build(self, alliance: str, revision: int, *, current: bool) -> View:
+        """The alliance compiled at `revision`, from the cached view of the nearest
+        revision where there is one (its unchanged documents are kept)."""
         if current:  # the revision and its documents in one read: it may have moved on
             snapshot = self.store.snapshot(alliance)
             if snapshot is None:
@@ -209,16 +226,52 @@ class Live:
             revision, documents = snapshot
         else:
             documents = self.store.documents(alliance, revision)
-        result = LoadResult()
-        stored = read_stored(((f"{d.ref}.json", d.body) for d in documents), result)
-        bundle = bundle_documents(stored, result).bundles.get(alliance)
-        if bundle is None:  # only a database edited by hand could leave this
-            raise RuntimeError(
-                f"the stored documents of '{alliance}' at revision {revision} do not load: "
-                f"{result.errors[:3]}"
+        before = self.views.nearest(alliance, revision)
+        with paused_gc:
+            bundle = compile_stored(alliance, documents, before, revision=revision)
+            size = VIEW_FIXED_BYTES + VIEW_BYTES_PER_STORED_BYTE * sum(
+                len(d.body) for d in documents
             )
-        size = VIEW_FIXED_BYTES + VIEW_BYTES_PER_STORED_BYTE * sum(len(d.body) for d in documents)
-        return View(revision, bundle, OwnerIndex(bundle, revision), size)
+            etags = {d.ref: d.etag for d in documents}
+            return View(revision, bundle, OwnerIndex(bundle, revision), size, etags)
+
+
+def compile_stored(
+    alliance: str,
+    documents: list[StoredDocument],
+    before: View | None = None,
+    *,
+    revision: int | None = None,
+) -> Bundle:
+    """The alliance's bundle from its stored documents (of `revision`, for the error
+    message). Documents as the write path stored them (`StoredDocument.intact`, every
+    one) are trusted: decoded straight into their Structs, their references not
+    checked again, and those unchanged since `before` (the same ETag) taken from it as
+    they are. Any other document (a database edited by hand, a version another model
+    wrote) has the whole alliance checked."""
+    trusted = all(d.intact for d in documents)
+    kept: dict[str, AnyDocument] = {}
+    if not trusted:
+        log.warning("the stored documents of '%s' are checked again: not all intact", alliance)
+    elif before is not None:
+        known = {d.ref: d for d in before.bundle.documents()}
+        kept = {
+            d.ref: known[d.ref]
+            for d in documents
+            if d.ref in known and before.etags.get(d.ref) == d.etag
+        }
+    result = LoadResult()
+    stored = read_stored(((f"{d.ref}.json", kept.get(d.ref, d.body)) for d in documents), result)
+    earlier = {alliance: before.bundle} if trusted and before is not None else None
+    bundle = bundle_documents(stored, result, trusted=trusted, earlier=earlier).bundles.get(
+        alliance
+    )
+    if bundle is None:  # only a database edited by hand could leave this
+        at = "" if revision is None else f" at revision {revision}"
+        raise RuntimeError(
+            f"the stored documents of '{alliance}'{at} do not load: {result.errors[:3]}"
+        )
+    return bundle
 
 
 _VERBS: dict[Action, str] = {

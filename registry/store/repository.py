@@ -30,6 +30,7 @@ from typing import Any, Protocol, cast
 
 import msgspec
 from sqlalchemy import Engine, text, tuple_, update
+from sqlalchemy import select as sql_select
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
@@ -94,10 +95,19 @@ class StoredDocument:
     revision: int
     etag: str
     body: str
+    # The model version it was written with (documents.api_version).
+    api_version: str = API_VERSION
 
     @property
     def ref(self) -> str:
         return f"{self.kind}/{self.name}"
+
+    @property
+    def intact(self) -> bool:
+        """Whether this is a document the write path checked, as it stored it: the body
+        hashes to its ETag, and this model version wrote it. Such a document need not be
+        checked again on its own (its alliance was checked whole when it was written)."""
+        return self.api_version == API_VERSION and self.etag == etag(body_digest(self.body))
 
 
 @dataclass(frozen=True)
@@ -698,19 +708,30 @@ def _bump(session: Session, counter: int) -> None:
 
 
 def _current(session: Session, alliance: str) -> list[StoredDocument]:
-    rows = session.exec(
-        select(DocumentRow)
+    # The columns, not ORM rows: a large alliance has thousands of documents, and an
+    # ORM row costs several times a tuple to make.
+    rows = session.execute(
+        sql_select(
+            col(DocumentRow.kind),
+            col(DocumentRow.name),
+            col(DocumentRow.revision),
+            col(DocumentRow.etag),
+            col(DocumentRow.body),
+            col(DocumentRow.api_version),
+        )
         .where(
-            DocumentRow.alliance == alliance, col(DocumentRow.current), ~col(DocumentRow.deleted)
+            col(DocumentRow.alliance) == alliance,
+            col(DocumentRow.current),
+            ~col(DocumentRow.deleted),
         )
         .order_by(col(DocumentRow.kind), col(DocumentRow.name))
     ).all()
-    return [_stored(r) for r in rows]
+    return [StoredDocument(*row) for row in rows]
 
 
 def _stored(row: DocumentRow) -> StoredDocument:
     assert row.body is not None and row.etag is not None
-    return StoredDocument(row.kind, row.name, row.revision, row.etag, row.body)
+    return StoredDocument(row.kind, row.name, row.revision, row.etag, row.body, row.api_version)
 
 
 def _entry(row: ChangeRow) -> Entry:
