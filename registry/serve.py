@@ -18,11 +18,12 @@ from types import FrameType
 
 import msgspec
 import uvicorn
+import uvicorn.config
 
 from registry.access import Role
 from registry.checkpoint import Checkpoint, CheckpointError, Signer, Verifier
 from registry.errors import InvalidRequest, NotFound
-from registry.service import TOKEN_LOG, Proof, Registry
+from registry.service import TOKEN_LOG, Proof, Registry, logs, metrics
 from registry.service.database import Upgrade, current, head, missing_file, upgrade
 from registry.settings import Settings, SettingsError
 
@@ -102,18 +103,33 @@ def run(settings: Settings) -> None:
     upgraded = upgrade(settings.database_url)  # create or upgrade the schema once, up front
     if upgraded.before != upgraded.after:
         print(f"registry: {_upgraded(upgraded)}", file=sys.stderr, flush=True)
-    uvicorn.run(
-        "registry.server:app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level,
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-        # httptools with header limits, header timeouts and a connection limit.
-        http="registry.connections:GuardedHttp",
-        timeout_keep_alive=settings.keep_alive_timeout,
-    )
+    # Several workers: each writes its metrics where the one answering a scrape adds
+    # them all up (prometheus-client's multiprocess mode, registry/service/metrics.py).
+    if settings.workers > 1:
+        metrics.prepare_multiprocess()
+    elif os.environ.get(metrics.MULTIPROC_ENV):
+        metrics.prepare_multiprocess()  # the operator's folder: emptied of an earlier run
+    try:
+        uvicorn.run(
+            "registry.server:app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level=settings.log_level,
+            log_config=logs.uvicorn_config(settings.log_format, settings.log_level)
+            or uvicorn.config.LOGGING_CONFIG,
+            access_log=settings.log_format != "json",  # JSON: the edge's lines, with ids
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+            # On SIGTERM or SIGINT: no new connections, the requests in flight finish
+            # (for this long at most), then the app's shutdown stops background work.
+            timeout_graceful_shutdown=settings.shutdown_timeout,
+            # httptools with header limits, header timeouts and a connection limit.
+            http="registry.connections:GuardedHttp",
+            timeout_keep_alive=settings.keep_alive_timeout,
+        )
+    finally:
+        metrics.finish_multiprocess()
 
 
 def open_files(needed: int) -> None:

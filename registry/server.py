@@ -4,13 +4,15 @@ meet, so it is the one module that imports both (and the store, to open one)."""
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from litestar import Litestar
 from litestar.datastructures import State
+from litestar.types import Empty
 
 from registry import api, web
-from registry.service import Registry
+from registry.service import Registry, metrics
 from registry.settings import Settings
 from registry.store import Store
 
@@ -27,18 +29,32 @@ def create_app(
         settings.view_memory_bytes(),
         settings=settings,
     )
-    return Litestar(
+
+    json_logs = settings.log_format == "json"
+
+    def stop() -> None:
+        # The requests in flight have finished (uvicorn waits for them first).
+        logging.getLogger("registry.lifecycle").info("stopping: background work, then the store")
+        registry.close(settings.shutdown_timeout)
+        metrics.worker_stopped()
+
+    app = Litestar(
         route_handlers=[*api.route_handlers(), web.WebController, web.static_files()],
         template_config=web.template_config(),
         exception_handlers=api.HANDLERS,
         request_max_body_size=settings.max_body_bytes,
-        state=State({"registry": registry}),
+        state=State({"registry": registry, "metrics_token": settings.metrics_token}),
         on_startup=[registry.start_dispatch] if dispatch else [],
-        # Dispatch stops first (between two deliveries), then the database closes.
-        on_shutdown=[registry.stop_dispatch, registry.close],
+        # Dispatch and the other background work stop first, then the database closes.
+        on_shutdown=[stop],
         openapi_config=api.openapi_config(),
         debug=False,
+        # JSON logs: `registry serve` configured every logger already (service/logs.py).
+        logging_config=None if json_logs else Empty,
     )
+    # Outside litestar's routing, so requests no route takes are counted too.
+    app.asgi_handler = api.observed(app.asgi_handler, access_lines=json_logs)
+    return app
 
 
 # How long a thread may hold the interpreter before one waiting takes its turn

@@ -9,7 +9,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
 import msgspec
 
@@ -65,6 +65,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     dispatch: bool = True
     calendar_interval: PositiveSeconds = 60.0
     calendar_today: dt.date | None = None
+    # Log lines as plain text (uvicorn's) or one JSON object each, with the request id.
+    log_format: Literal["text", "json"] = "text"
+    # Seconds the requests in flight get to finish once the server is told to stop,
+    # and then the background work to stop (registry/service/lifecycle.py).
+    shutdown_timeout: Positive = 30
+    # A secret for Prometheus to read GET /metrics with (every alliance's figures and
+    # nothing else); registry tokens read it too, with their alliances' figures.
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -80,9 +88,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             settings = msgspec.convert(raw, cls, strict=False)
         except msgspec.ValidationError as exc:
             name = str(exc).rpartition("$.")[2].rstrip("`")
-            raise SettingsError(
-                f"REGISTRY_{name.upper()}: {str(exc).partition(' - at')[0]}"
-            ) from None
+            message = str(exc).partition(" - at")[0]
+            choices = get_args(_TYPES.get(name))
+            if choices:  # a Literal: say what it takes
+                message += f"; choose {' or '.join(choices)}"
+            raise SettingsError(f"REGISTRY_{name.upper()}: {message}") from None
         settings.view_memory_bytes()  # refused now, not when the first view is built
         return settings
 
@@ -147,6 +157,9 @@ def _pem(text: str) -> bytes:
         return base64.b64decode(text.strip(), validate=True)
     except binascii.Error:
         return text.encode()
+
+
+_TYPES = {f.name: f.type for f in msgspec.structs.fields(Settings)}
 
 
 class SettingsError(InvalidRequest):

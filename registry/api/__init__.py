@@ -2,5 +2,6 @@
 for every error. `registry.server` mounts it beside the web door."""
 
 from registry.api.app import HANDLERS, openapi_config, route_handlers
+from registry.api.edge import observed
 
-__all__ = ["HANDLERS", "openapi_config", "route_handlers"]
+__all__ = ["HANDLERS", "observed", "openapi_config", "route_handlers"]

@@ -15,6 +15,7 @@ from litestar.types import ControllerRouterHandler
 from registry import __version__
 from registry.api.access import registry
 from registry.api.documents import DocumentController
+from registry.api.edge import metrics_text
 from registry.api.history import HistoryController
 from registry.api.openapi import problems
 from registry.api.problems import HANDLERS, respond
@@ -62,6 +63,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         HistoryController,
         TicketController,
         SubscriptionController,
+        metrics_text,
     ]
 
 

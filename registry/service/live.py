@@ -37,6 +37,7 @@ from registry.load import LoadResult, bundle_documents, read_stored
 from registry.model import AnyDocument
 from registry.resolve import OwnerIndex
 from registry.rules import audit
+from registry.service.metrics import compiling
 from registry.store import Store, StoredDocument
 
 log = logging.getLogger("registry.live")
@@ -227,8 +228,9 @@ class Live:
         else:
             documents = self.store.documents(alliance, revision)
         before = self.views.nearest(alliance, revision)
-        with paused_gc:
-            bundle = compile_stored(alliance, documents, before, revision=revision)
+        trusted = all(d.intact for d in documents)
+        with paused_gc, compiling("trusted" if trusted else "checked"):
+            bundle = compile_stored(alliance, documents, before, revision=revision, trusted=trusted)
             size = VIEW_FIXED_BYTES + VIEW_BYTES_PER_STORED_BYTE * sum(
                 len(d.body) for d in documents
             )
@@ -242,6 +244,7 @@ def compile_stored(
     before: View | None = None,
     *,
     revision: int | None = None,
+    trusted: bool | None = None,
 ) -> Bundle:
     """The alliance's bundle from its stored documents (of `revision`, for the error
     message). Documents as the write path stored them (`StoredDocument.intact`, every
@@ -249,7 +252,8 @@ def compile_stored(
     checked again, and those unchanged since `before` (the same ETag) taken from it as
     they are. Any other document (a database edited by hand, a version another model
     wrote) has the whole alliance checked."""
-    trusted = all(d.intact for d in documents)
+    if trusted is None:
+        trusted = all(d.intact for d in documents)
     kept: dict[str, AnyDocument] = {}
     if not trusted:
         log.warning("the stored documents of '%s' are checked again: not all intact", alliance)

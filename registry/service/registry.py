@@ -9,6 +9,7 @@ one write path (`writes.write`), and administers tokens. Refusals are
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,11 +26,16 @@ from registry.messages import choices, suggest
 from registry.model import KINDS, SLUG_PATTERN, to_builtins
 from registry.service.dispatch import Dispatcher
 from registry.service.events import Calendar, Subscriptions
+from registry.service.lifecycle import Background
 from registry.service.live import DEFAULT_VIEW_MEMORY, Live, View, Views
+from registry.service.metrics import Counts, Findings, exposition
 from registry.service.writes import Outcome, Request, write
 from registry.settings import Settings
 from registry.store import Entry, Proof, Store, StoredDocument
 from registry.store.tables import TokenRow
+
+# The severities `registry_findings` counts (info findings are not for alerts).
+FINDINGS_GAUGED = ("error", "warning")
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,9 @@ class Registry:
         self._settings = settings or Settings()
         self.subscriptions = Subscriptions(store, Allow.parse(self._settings.webhook_allow))
         self._dispatcher: Dispatcher | None = None
+        # Dispatchers and flushers register here how to stop (`close` stops them).
+        self.background = Background()
+        self._findings = Findings(self._count_findings)
 
     @classmethod
     def open(
@@ -72,8 +81,11 @@ class Registry:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def close(self) -> None:
+    def close(self, timeout: float = 30) -> None:
+        """Stop dispatching and the other background work (within `timeout` seconds),
+        then the store."""
         self.stop_dispatch()
+        self.background.stop(timeout)
         self._store.close()
 
     # -- events ----------------------------------------------------------------
@@ -103,6 +115,37 @@ class Registry:
         and the deliveries that failed for good."""
         depth, age, failed = self._store.outbox.backlog()
         return Backlog(depth, age, failed)
+
+    # -- metrics ---------------------------------------------------------------
+
+    def metrics(self, principal: Principal | None) -> bytes:
+        """Every metric in Prometheus' text format, with the findings of the alliances
+        the token may audit (None: the metrics token, every alliance). Counting the
+        findings of an alliance audits it: call this off the event loop."""
+        self._live.refresh()
+        alliances = [
+            (name, revision)
+            for name, revision in sorted(self._live.revisions.items())
+            if principal is None or principal.may("audit", name)
+        ]
+        day = dt.datetime.now(dt.UTC).date()
+        return exposition([self._findings.collector(alliances, day)])
+
+    def _count_findings(self, alliance: str, revision: int, day: dt.date) -> Counts | None:
+        try:
+            view = self._live.view(alliance)
+        except NotFound:
+            return None
+        counts = {
+            (rule, severity): 0
+            for rule, severity in view.bundle.policy.severities.items()
+            if severity in FINDINGS_GAUGED
+        }
+        for finding in view.audit(day).findings:
+            if finding.severity in FINDINGS_GAUGED:
+                key = (finding.rule, finding.severity)
+                counts[key] = counts.get(key, 0) + 1
+        return counts
 
     # -- who is asking ---------------------------------------------------------
 
