@@ -20,7 +20,13 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 HEADER = "x-request-id"
 
 # The attributes every LogRecord has: the others were given as `extra=`.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# uvicorn's `color_message` is its message with terminal colours: not for a file.
+_SKIPPED = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 def request_id(sent: str | None) -> str:
@@ -47,7 +53,7 @@ class JsonFormatter(logging.Formatter):
         if rid is not None:
             line["requestId"] = rid
         for key, value in vars(record).items():
-            if key not in _STANDARD and key not in line and not key.startswith("_"):
+            if key not in _SKIPPED and key not in line and not key.startswith("_"):
                 line[key] = value if isinstance(value, int | float | bool | None) else str(value)
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
