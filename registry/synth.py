@@ -134,14 +134,15 @@ def _chunks(nodes: list[str], rng: random.Random) -> list[list[str]]:
 
 
 def generate(
-    preset_name: str, seed: int, defects: int = 0
+    preset_name: str, seed: int, defects: int = 0, name: str | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The documents of one synthetic alliance, and the defects planted in it."""
+    """The documents of one synthetic alliance (named `synth-<preset>` unless `name`
+    says otherwise), and the defects planted in it."""
     preset = PRESETS[preset_name]
     rng = random.Random(seed)
     space = _Space(preset)
     pieces = _partition(space, preset, rng)
-    name = f"synth-{preset_name}"
+    name = name or f"synth-{preset_name}"
     partners = [f"partner-{i:03d}" for i in range(1, preset.partners + 1)]
     for piece in pieces:
         piece.partner = rng.randrange(len(partners)) if not piece.partner else piece.partner
