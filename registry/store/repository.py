@@ -588,20 +588,24 @@ class Draft:
             row = AllianceRow(name=self.alliance, revision=0, head=GENESIS, created=now())
             session.add(row)
         changes, etags = [], {}
-        for write in writes:
-            ref = f"{write.kind}/{write.name}"
-            was_stored = known.get(ref)
-            after = None if write.body is None else body_digest(write.body)
+        # The versions these writes replace stop being current: one statement for all
+        # (a new alliance's apply writes thousands of documents), in slices that keep
+        # within the databases' limits on bound parameters.
+        keys = [(w.kind, w.name) for w in writes]
+        for at in range(0, len(keys), 500):
             session.exec(
                 update(DocumentRow)
                 .where(
                     col(DocumentRow.alliance) == self.alliance,
-                    col(DocumentRow.kind) == write.kind,
-                    col(DocumentRow.name) == write.name,
                     col(DocumentRow.current),
+                    tuple_(col(DocumentRow.kind), col(DocumentRow.name)).in_(keys[at : at + 500]),
                 )
                 .values(current=False)
             )
+        for write in writes:
+            ref = f"{write.kind}/{write.name}"
+            was_stored = known.get(ref)
+            after = None if write.body is None else body_digest(write.body)
             session.add(
                 DocumentRow(
                     alliance=self.alliance,
