@@ -95,6 +95,7 @@ def test_requests_are_counted_by_route_template(app: tuple[TestClient[Litestar],
     timed = samples(text, "registry_http_request_duration_seconds_count")
     assert timed['method="GET",route="/v1/alliances/{alliance}/owner"'] >= 3
     assert samples(text, "registry_compiles_total")['how="trusted"'] >= 1
+    assert re.search(r"^registry_view_cache_views \d", text, re.M), "the views kept"
 
 
 def test_findings_gauges_follow_writes(app: tuple[TestClient[Litestar], Store]) -> None:

@@ -37,10 +37,17 @@ from registry.load import LoadResult, bundle_documents, read_stored
 from registry.model import AnyDocument
 from registry.resolve import OwnerIndex
 from registry.rules import audit
-from registry.service.metrics import compiling
+from registry.service.metrics import compiling, counter, gauge
 from registry.store import Store, StoredDocument
 
 log = logging.getLogger("registry.live")
+
+VIEW_BYTES = gauge(
+    "view_cache_bytes", "Estimated bytes of the compiled views kept (REGISTRY_VIEW_MEMORY)",
+    mode="livesum",
+)  # fmt: skip
+VIEWS_KEPT = gauge("view_cache_views", "Compiled views kept", mode="livesum")
+VIEW_EVICTIONS = counter("view_evictions", "Compiled views evicted, least recently used first")
 
 # The holders of recent Authorization headers, kept to spare a SHA-256 per request:
 # at most this many bytes of headers. Only the plain form `Bearer <token>` of a short
@@ -128,6 +135,9 @@ class Views:
                 _, evicted = self._views.popitem(last=False)
                 self.bytes -= evicted.size
                 self.evictions += 1
+                VIEW_EVICTIONS.inc()
+            VIEW_BYTES.set(self.bytes)
+            VIEWS_KEPT.set(len(self._views))
 
 
 class Live:
