@@ -132,6 +132,7 @@ def serving(url: str, memory: int, tmp: Path) -> Iterator[tuple[int, int]]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+        log.close()
 
 
 _CONNECTIONS: dict[int, http.client.HTTPConnection] = {}
