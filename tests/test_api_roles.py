@@ -174,6 +174,7 @@ class Route:
 ROUTES: dict[str, Route] = {
     "GET /health": Route(get("/health"), scoped=False, operation="GET /health"),
     "GET /v1/alliances": Route(get("/v1/alliances"), scoped=False, operation="GET /v1/alliances"),
+    "GET /metrics": Route(get("/metrics"), scoped=False, operation="GET /metrics"),
     "GET documents": Route(
         get(f"{A}/documents"), ("read",), operation="GET /v1/alliances/{alliance}/documents"
     ),
@@ -341,6 +342,7 @@ def test_the_table_follows_the_grants() -> None:
     assert allowed["resolver"] == [
         "GET /health",
         "GET /v1/alliances",
+        "GET /metrics",
         "GET owner",
         "POST owner:batch",
         "POST tickets:route",
