@@ -92,6 +92,10 @@ def test_requests_are_counted_by_route_template(app: tuple[TestClient[Litestar],
     assert timed['method="GET",route="/v1/alliances/{alliance}/owner"'] >= 3
     assert samples(text, "registry_compiles_total")['how="trusted"'] >= 1
     assert re.search(r"^registry_view_cache_views \d", text, re.M), "the views kept"
+    # The outbox, read off the database: no subscriptions, nothing pending.
+    for line in ("registry_outbox_depth 0.0", "registry_outbox_oldest_age_seconds 0.0",
+                 "registry_deliveries_failed 0.0"):  # fmt: skip
+        assert line in text.splitlines(), line
 
 
 def test_findings_gauges_follow_writes(app: tuple[TestClient[Litestar], Store]) -> None:

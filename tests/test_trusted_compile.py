@@ -89,6 +89,7 @@ def test_trusted_builds_what_the_careful_path_builds(database_url: str, tmp_path
             "co-branded-card",
             "condominium",
             "franchise",
+            "metro-home",
             "roaming",
             "synth-medium",
             "synth-small",

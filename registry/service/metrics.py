@@ -180,6 +180,19 @@ class _FindingsScrape(Collector):
         yield family
 
 
+class Figures(Collector):
+    """Gauges read off the database when Prometheus scrapes (the same in every
+    process, so no process's own value): name -> (help, value, or None to leave out)."""
+
+    def __init__(self, figures: dict[str, tuple[str, float | None]]) -> None:
+        self._figures = figures
+
+    def collect(self) -> Iterator[Metric]:
+        for name, (documentation, value) in self._figures.items():
+            if value is not None:
+                yield GaugeMetricFamily(PREFIX + name, documentation, value=value)
+
+
 def exposition(extra: Sequence[Collector] = ()) -> bytes:
     """The text format of every metric: of all worker processes in multiprocess mode."""
     scraped = CollectorRegistry(auto_describe=False)

@@ -28,7 +28,7 @@ from registry.service.dispatch import Dispatcher
 from registry.service.events import Calendar, Subscriptions
 from registry.service.lifecycle import Background
 from registry.service.live import DEFAULT_VIEW_MEMORY, Live, View, Views
-from registry.service.metrics import Counts, Findings, exposition
+from registry.service.metrics import Counts, Figures, Findings, exposition
 from registry.service.writes import Outcome, Request, write
 from registry.settings import Settings
 from registry.store import Entry, Proof, Store, StoredDocument
@@ -129,7 +129,18 @@ class Registry:
             if principal is None or principal.may("audit", name)
         ]
         day = dt.datetime.now(dt.UTC).date()
-        return exposition([self._findings.collector(alliances, day)])
+        backlog = self.outbox_backlog()
+        outbox = Figures(
+            {
+                "outbox_depth": ("Event deliveries pending", backlog.depth),
+                "outbox_oldest_age_seconds": (
+                    "Age of the oldest pending delivery (the outbox lag)",
+                    backlog.oldest_age or 0.0,
+                ),
+                "deliveries_failed": ("Deliveries that failed for good", backlog.failed),
+            }
+        )
+        return exposition([self._findings.collector(alliances, day), outbox])
 
     def _count_findings(self, alliance: str, revision: int, day: dt.date) -> Counts | None:
         try:
