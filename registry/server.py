@@ -43,8 +43,13 @@ def create_app(
         template_config=web.template_config(),
         exception_handlers=api.HANDLERS,
         request_max_body_size=settings.max_body_bytes,
-        state=State({"registry": registry, "metrics_token": settings.metrics_token}),
-        on_startup=[registry.start_dispatch] if dispatch else [],
+        state=State(
+            {"registry": registry, "metrics_token": settings.metrics_token, "settings": settings}
+        ),
+        on_startup=[
+            *([registry.listen] if settings.freshness == "notify" else []),
+            *([registry.start_dispatch] if dispatch else []),
+        ],
         # Dispatch and the other background work stop first, then the database closes.
         on_shutdown=[stop],
         openapi_config=api.openapi_config(),

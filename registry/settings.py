@@ -73,6 +73,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # A secret for Prometheus to read GET /metrics with (every alliance's figures and
     # nothing else); registry tokens read it too, with their alliances' figures.
     metrics_token: str | None = None
+    # How a process learns of writes by other processes on PostgreSQL: "notify"
+    # (LISTEN/NOTIFY on one connection per process, falling back to "read" while it
+    # is down) or "read" (the generation read on every request). SQLite always reads.
+    freshness: Literal["notify", "read"] = "notify"
+    # How long a read sent with minRevision waits for the revision to arrive before
+    # 503 with Retry-After (seconds).
+    min_revision_wait: Annotated[float, msgspec.Meta(ge=0, le=60)] = 5.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

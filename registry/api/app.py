@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import anyio.to_thread
 import msgspec
 from litestar import Request, Response, get
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
@@ -22,6 +24,7 @@ from registry.api.problems import HANDLERS, respond
 from registry.api.queries import QueryController
 from registry.api.subscriptions import SubscriptionController
 from registry.api.tickets import TicketController
+from registry.service import Registry
 
 __all__ = ["HANDLERS", "openapi_config", "route_handlers"]
 
@@ -43,7 +46,7 @@ class Health(msgspec.Struct, omit_defaults=True):
 async def health(request: Request[Any, Any, Any]) -> Response[Health]:
     state = registry(request)
     try:
-        state.refresh()
+        state.refresh(force=True)  # a read, even while the listener hears nothing
     except Exception as exc:  # the database is down: say so, do not crash
         logging.getLogger("registry.api").warning("health: database unreachable: %s", exc)
         return respond(request, 503, "the database is unreachable")  # type: ignore[return-value]
@@ -55,9 +58,64 @@ async def health(request: Request[Any, Any, Any]) -> Response[Health]:
     return Response(Health("ok", "ok", alliances))
 
 
+class Live(msgspec.Struct):
+    status: str
+
+
+class Ready(msgspec.Struct):
+    status: str  # "ready" or "not ready"
+    database: str  # "ok" or why not
+    migrations: str  # "current" or what they are
+    # "connected", "not connected" (reading on every request meanwhile, reconnecting),
+    # or "not used" (SQLite, or REGISTRY_FRESHNESS=read)
+    listener: str
+
+
+@get(
+    "/health/live",
+    summary="The process is up and its event loop answers (no database asked)",
+    tags=["health"],
+    security=[],
+)
+async def health_live() -> Live:
+    return Live("ok")
+
+
+@get(
+    "/health/ready",
+    summary="Ready for traffic: the database reachable, migrations current, the "
+    "listener connected; 503 with the same body saying which is not",
+    tags=["health"],
+    security=[],
+    responses={503: ResponseSpec(Ready, description="not ready; the body says why")},
+)
+async def health_ready(request: Request[Any, Any, Any]) -> Response[Ready]:
+    ready = await anyio.to_thread.run_sync(_readiness, registry(request))
+    return Response(ready, status_code=200 if ready.status == "ready" else 503)
+
+
+def _readiness(state: Registry) -> Ready:
+    freshness = state.freshness()
+    if freshness.mode == "read":
+        listener = "not used"
+    else:
+        listener = "connected" if freshness.connected else "not connected"
+    try:
+        state.refresh(force=True)
+        database = "ok"
+        migrations = "current" if state.migrations_current() else "not current"
+    except Exception as exc:  # the database is down: say so, do not crash
+        logging.getLogger("registry.api").warning("ready: database unreachable: %s", exc)
+        database, migrations = "unreachable", "unknown"
+    ok = database == "ok" and migrations == "current" and listener != "not connected"
+    return Ready("ready" if ok else "not ready", database, migrations, listener)
+
+
 def route_handlers() -> list[ControllerRouterHandler]:
     return [
         health,
+        health_live,
+        health_ready,
         DocumentController,
         QueryController,
         HistoryController,

@@ -18,9 +18,18 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from registry.access import Principal
 from registry.api.access import authorization, authorize, registry
 from registry.api.openapi import DocumentsBody, problems
-from registry.errors import Forbidden, InvalidDocuments, InvalidRequest
+from registry.api.revisions import (
+    MinRevision,
+    answer_tag,
+    if_none_match,
+    matches,
+    not_modified,
+    reach,
+    tagged,
+)
+from registry.errors import Forbidden, InvalidDocuments, InvalidRequest, NotFound
 from registry.load import LoadResult, decode_text
-from registry.service import MAX_REVISION, Outcome, alliance_etag
+from registry.service import MAX_REVISION, Outcome, Registry, alliance_etag
 from registry.service import Request as WriteRequest
 from registry.yamlnodes import JSON_SYNTAX
 
@@ -82,6 +91,39 @@ class DocumentList(msgspec.Struct):
     documents: list[StoredView]
 
 
+class SnapshotDocument(msgspec.Struct):
+    kind: str
+    name: str
+    revision: int
+    etag: str
+    document: msgspec.Raw  # the stored JSON as it is: not decoded to be encoded again
+
+
+class Snapshot(msgspec.Struct):
+    alliance: str
+    revision: int
+    documents: list[SnapshotDocument]
+
+
+ANSWER_TAG_HEADER = ResponseHeader(
+    name="ETag",
+    description="the answer's tag (weak: the alliance, its revision and the question); "
+    "send it back in If-None-Match for 304 while nothing changed",
+    documentation_only=True,
+)
+
+
+def _snapshot(state: Registry, alliance: str, revision: int | None) -> tuple[int, bytes]:
+    """The revision and the encoded snapshot (the current one read with its revision
+    in one transaction, so a write landing meanwhile is in neither or both)."""
+    at, found = state.snapshot(alliance, revision)
+    documents = [
+        SnapshotDocument(d.kind, d.name, d.revision, d.etag, msgspec.Raw(d.body.encode()))
+        for d in found
+    ]
+    return at, msgspec.json.encode(Snapshot(alliance, at, documents))
+
+
 class DocumentController(Controller):
     path = "/v1/alliances"
     tags = ["documents"]
@@ -109,14 +151,19 @@ class DocumentController(Controller):
         revision: Annotated[
             int | None, QueryParameter(name="revision", ge=1, le=MAX_REVISION)
         ] = None,
-    ) -> DocumentList:
+        min_revision: MinRevision = None,
+    ) -> Response[DocumentList]:
         authorize(request, "read", alliance)
+        await reach(request, alliance, min_revision)
         state = registry(request)
         # A revision past the current one shows the current documents: say which.
         current = state.revision(alliance)
         at = min(revision or current, current)
+        tag = answer_tag("documents", alliance, at, kind)
+        if matches(if_none_match(request), tag):
+            return not_modified(tag)  # type: ignore[return-value]
         found = state.documents(alliance, revision)
-        return DocumentList(
+        listed = DocumentList(
             alliance,
             at,
             [
@@ -125,6 +172,41 @@ class DocumentController(Controller):
                 if kind is None or d.kind == kind
             ],
         )
+        return tagged(Response(listed), tag)
+
+    @get(
+        "/{alliance:str}/snapshot",
+        summary="Every document of the alliance at one revision (the current one by "
+        "default), for a client that resolves owners itself (registry.client's Resolver)",
+        description="Poll it with If-None-Match: 304 until the alliance changes. Any "
+        "token that may ask owner queries may read it: the answers are made of it.",
+        responses=problems(400, 403, 404),
+        response_headers=[ANSWER_TAG_HEADER],
+    )
+    async def snapshot(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        alliance: FromPath[str],
+        revision: Annotated[
+            int | None, QueryParameter(name="revision", ge=1, le=MAX_REVISION)
+        ] = None,
+        min_revision: MinRevision = None,
+    ) -> Response[Snapshot]:
+        authorize(request, "resolve", alliance)
+        await reach(request, alliance, min_revision)
+        state = registry(request)
+        current = state.revision(alliance)
+        if revision is not None and revision > current:
+            raise NotFound(
+                f"alliance '{alliance}' has no revision {revision}: it is at revision {current}"
+            )
+        tag = answer_tag("snapshot", alliance, revision or current)
+        if matches(if_none_match(request), tag):
+            return not_modified(tag)  # type: ignore[return-value]
+        at, body = await anyio.to_thread.run_sync(_snapshot, state, alliance, revision)
+        answer = Response(body, media_type="application/json")
+        return tagged(answer, answer_tag("snapshot", alliance, at))
 
     @get(
         "/{alliance:str}/documents/{kind:str}/{name:str}",
@@ -142,14 +224,15 @@ class DocumentController(Controller):
         revision: Annotated[
             int | None, QueryParameter(name="revision", ge=1, le=MAX_REVISION)
         ] = None,
+        min_revision: MinRevision = None,
     ) -> Response[bytes]:
         authorize(request, "read", alliance)
+        await reach(request, alliance, min_revision)
         found = registry(request).document(alliance, kind, name, revision)
-        return Response(
-            found.body.encode(),
-            media_type="application/json",
-            headers={"ETag": found.etag, "X-Revision": str(found.revision)},
-        )
+        headers = {"ETag": found.etag, "X-Revision": str(found.revision)}
+        if matches(if_none_match(request), found.etag):  # the document's own tag
+            return Response(b"", status_code=304, headers=headers)
+        return Response(found.body.encode(), media_type="application/json", headers=headers)
 
     @put(
         "/{alliance:str}/documents/{kind:str}/{name:str}",

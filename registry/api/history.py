@@ -7,11 +7,20 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 import msgspec
-from litestar import Controller, MediaType, Request, get
+from litestar import Controller, MediaType, Request, Response, get
 from litestar.params import FromPath, QueryParameter
 
 from registry.api.access import authorize, registry
 from registry.api.openapi import problems
+from registry.api.revisions import (
+    MinRevision,
+    answer_tag,
+    if_none_match,
+    matches,
+    not_modified,
+    reach,
+    tagged,
+)
 from registry.service import MAX_REVISION, Entry
 
 
@@ -46,13 +55,19 @@ class HistoryController(Controller):
             int, QueryParameter(name="after", ge=0, le=MAX_REVISION, description="a revision")
         ] = 0,
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=1000)] = 100,
-    ) -> HistoryPage:
+        min_revision: MinRevision = None,
+    ) -> Response[HistoryPage]:
         authorize(request, "history", alliance)
+        await reach(request, alliance, min_revision)
         state = registry(request)
-        entries = state.history(alliance, after, limit)
         revision = state.revision(alliance)
+        tag = answer_tag("history", alliance, revision, after, limit)
+        if matches(if_none_match(request), tag):
+            return not_modified(tag)  # type: ignore[return-value]
+        entries = state.history(alliance, after, limit)
         last = entries[-1].revision if entries else after
-        return HistoryPage(alliance, revision, entries, last if last < revision else None)
+        page = HistoryPage(alliance, revision, entries, last if last < revision else None)
+        return tagged(Response(page), tag)
 
     @get(
         "/verify",

@@ -25,6 +25,17 @@ from registry.api.access import authorize, registry
 from registry.api.bodies import decoded, where
 from registry.api.openapi import OwnerParameters, json_body, problems
 from registry.api.problems import MAX_LISTED
+from registry.api.revisions import (
+    CACHE_CONTROL,
+    MinRevision,
+    answer_tag,
+    if_none_match,
+    matches,
+    not_modified,
+    parse_min_revision,
+    reach,
+    tagged,
+)
 from registry.engine import paused_gc
 from registry.errors import InvalidQuery, InvalidRequest, LocatedError
 from registry.findings import Report
@@ -114,13 +125,16 @@ class QueryController(Controller):
         alliance: str = request.path_params["alliance"]
         authorize(request, "resolve", alliance)
         state = registry(request)
+        query = _query(request)
+        at = _day(query.pop("at", None))
+        await reach(request, alliance, parse_min_revision(query.pop("minRevision", None)))
         view = state.compiled(alliance)
         if view is None:  # not compiled at this revision yet: off the loop
             view = await anyio.to_thread.run_sync(state.view, alliance)
-        index = view.index
-        query = _query(request)
-        at = _day(query.pop("at", None))
-        return _JsonAnswer(msgspec.json.encode(_ask(index, query, at, "$.query")))
+        tag = answer_tag("owner", alliance, view.revision, at, sorted(query.items()))
+        if matches(if_none_match(request), tag):
+            return _JsonAnswer(b"", tag, 304)
+        return _JsonAnswer(msgspec.json.encode(_ask(view.index, query, at, "$.query")), tag)
 
     @post(
         "/owner:batch",
@@ -136,9 +150,13 @@ class QueryController(Controller):
         ),
     )
     async def owner_batch(
-        self, request: Request[Any, Any, Any], alliance: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        alliance: FromPath[str],
+        min_revision: MinRevision = None,
     ) -> ASGIApp:
         authorize(request, "resolve", alliance)
+        await reach(request, alliance, min_revision)
         body = await request.body()
         answers = await anyio.to_thread.run_sync(
             _batch, registry(request), alliance, body, where(request)
@@ -153,13 +171,23 @@ class QueryController(Controller):
         alliance: FromPath[str],
         as_of: Annotated[dt.date | None, QueryParameter(name="asOf")] = None,
         format: Annotated[Literal["json", "sarif", "csv"], QueryParameter(name="format")] = "json",
+        min_revision: MinRevision = None,
     ) -> Response[Report]:
         authorize(request, "audit", alliance)
+        await reach(request, alliance, min_revision)
         state, day = registry(request), as_of or _today()
+        tag = answer_tag("audit", alliance, state.revision(alliance), day, format)
+        if matches(if_none_match(request), tag):
+            return not_modified(tag)  # type: ignore[return-value]
         if format == "json":
-            return Response(await anyio.to_thread.run_sync(_audit, state, alliance, day))
-        text = await anyio.to_thread.run_sync(_rendered, state, alliance, day, format)
-        return Response(text.encode(), media_type=AUDIT_MEDIA[format])  # type: ignore[arg-type]
+            report = await anyio.to_thread.run_sync(_audit, state, alliance, day)
+            # The view audited may be newer than the revision tagged: tag what it is.
+            tag = answer_tag("audit", alliance, report.revision or 0, day, format)
+            return tagged(Response(report), tag)
+        revision, text = await anyio.to_thread.run_sync(_rendered, state, alliance, day, format)
+        tag = answer_tag("audit", alliance, revision, day, format)
+        answer = Response(text.encode(), media_type=AUDIT_MEDIA[format])
+        return tagged(answer, tag)
 
 
 def _batch(state: Registry, alliance: str, body: bytes, asked: str) -> bytes:
@@ -190,9 +218,10 @@ def _audit(state: Registry, alliance: str, day: dt.date) -> Report:
     return state.view(alliance).audit(day)
 
 
-def _rendered(state: Registry, alliance: str, day: dt.date, format: str) -> str:
+def _rendered(state: Registry, alliance: str, day: dt.date, format: str) -> tuple[int, str]:
     view = state.view(alliance)
-    return RENDERERS[format]([Audited(view.audit(day), view.bundle.origins)], "error")
+    text = RENDERERS[format]([Audited(view.audit(day), view.bundle.origins)], "error")
+    return view.revision, text
 
 
 def _query(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -250,19 +279,26 @@ def split_plain_query(raw: bytes) -> dict[str, str] | None:
 
 
 class _JsonAnswer:
-    """An ASGI response of one encoded JSON body, status 200."""
+    """An ASGI response of one encoded JSON body, status 200 (or 304 with none),
+    with its ETag when it has one."""
 
-    __slots__ = ("body",)
+    __slots__ = ("body", "status", "tag")
 
-    def __init__(self, body: bytes) -> None:
+    def __init__(self, body: bytes, tag: str | None = None, status: int = 200) -> None:
         self.body = body
+        self.tag = tag
+        self.status = status
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(self.body)).encode()),
         ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        if self.status == 304:
+            headers = []
+        if self.tag is not None:
+            headers += [(b"etag", self.tag.encode()), (b"cache-control", CACHE_CONTROL.encode())]
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": self.body, "more_body": False})
 
 

@@ -1,7 +1,9 @@
 """What one server process knows of the registry, kept current on every request.
 
 Each request first reads the registry generation (one tiny query on a kept
-connection). When another process or worker has written since, the tokens and
+connection), unless the process listens for writes (`listen`: PostgreSQL's
+LISTEN/NOTIFY, registry/store/notify.py) and has heard none since its last read.
+When another process or worker has written since, the tokens and
 revisions are read again, and an alliance's compiled view is rebuilt the first
 time it is asked for at a newer revision. So no worker ever answers from a
 revision older than the last committed write, and between writes a request costs
@@ -38,7 +40,7 @@ from registry.model import AnyDocument
 from registry.resolve import OwnerIndex
 from registry.rules import audit
 from registry.service.metrics import compiling, counter, gauge
-from registry.store import Store, StoredDocument
+from registry.store import Listener, Store, StoredDocument
 
 log = logging.getLogger("registry.live")
 
@@ -152,8 +154,34 @@ class Live:
         self._holders: dict[str, Principal] = {}
         self._lock = threading.Lock()  # swapping tokens and revisions; no build holds it
         self._builds: dict[tuple[str, int], threading.Lock] = {}  # one per view being built
+        self.listener: Listener | None = None
+        self._heard = 0  # the listener's count of changes when last read
 
-    def refresh(self) -> None:
+    def listen(self) -> None:
+        """Hear writes by LISTEN/NOTIFY instead of reading the generation on every
+        request (PostgreSQL; on SQLite the read stays, it costs microseconds). The
+        listener's thread reads as soon as it hears one, so requests seldom do."""
+        if self.listener is None:
+            self.listener = self.store.listen(self._heard_change)
+
+    def stop_listening(self) -> None:
+        if self.listener is not None:
+            self.listener.stop()
+            self.listener = None
+
+    def _heard_change(self) -> None:
+        self.refresh()
+
+    def refresh(self, force: bool = False) -> None:
+        """Catch up with the writes committed anywhere. With the listener connected
+        and nothing heard since the last read there is nothing to read; without it
+        (SQLite, not listening, the connection dropped) one tiny read, every time."""
+        listener = self.listener
+        heard = 0
+        if listener is not None:
+            heard = listener.changes
+            if listener.connected and heard == self._heard and not force:
+                return
         generation = self.store.generation()
         if generation != self.generation:
             with self._lock:
@@ -161,6 +189,7 @@ class Live:
                 self.revisions = self.store.alliances()
                 self._holders = {}
                 self.generation = generation
+        self._heard = heard
 
     def principal(self, authorization: str | None) -> Principal:
         """The holder of the request's bearer token; 401 for none, a revoked or an

@@ -45,6 +45,16 @@ class Backlog:
     failed: int
 
 
+@dataclass(frozen=True)
+class Freshness:
+    """`mode` "notify" (listening: `connected` says whether it is) or "read" (the
+    generation read on every request); `reconnects` since the process started."""
+
+    mode: str
+    connected: bool | None
+    reconnects: int
+
+
 class NoCheckpoint(NotFound):
     """No signed checkpoint of the chain's current revision to serve."""
 
@@ -86,6 +96,7 @@ class Registry:
         then the store."""
         self.stop_dispatch()
         self.background.stop(timeout)
+        self._live.stop_listening()
         self._store.close()
 
     # -- events ----------------------------------------------------------------
@@ -158,6 +169,23 @@ class Registry:
                 counts[key] = counts.get(key, 0) + 1
         return counts
 
+    # -- freshness ---------------------------------------------------------------
+
+    def listen(self) -> None:
+        """Hear other processes' writes by LISTEN/NOTIFY (PostgreSQL) instead of
+        reading the generation on every request; a no-op on SQLite."""
+        self._live.listen()
+
+    def freshness(self) -> Freshness:
+        """How this process learns of other processes' writes, for /health/ready."""
+        listener = self._live.listener
+        if listener is None:
+            return Freshness("read", None, 0)
+        return Freshness("notify", listener.connected, listener.reconnects)
+
+    def migrations_current(self) -> bool:
+        return self._store.migrations_current()
+
     # -- who is asking ---------------------------------------------------------
 
     def principal(self, authorization: str | None) -> Principal:
@@ -192,9 +220,10 @@ class Registry:
 
     # -- reads -----------------------------------------------------------------
 
-    def refresh(self) -> None:
-        """Catch up with writes of other processes (raises when the database is down)."""
-        self._live.refresh()
+    def refresh(self, force: bool = False) -> None:
+        """Catch up with writes of other processes (raises when the database is down);
+        `force`: read the database even when the listener heard nothing."""
+        self._live.refresh(force)
 
     def visible(self, principal: Principal) -> list[tuple[str, int]]:
         """The alliances the token can see, by name, with their revisions."""
@@ -222,6 +251,18 @@ class Registry:
 
     def documents(self, alliance: str, revision: int | None = None) -> list[StoredDocument]:
         return self._store.documents(alliance, revision)
+
+    def snapshot(
+        self, alliance: str, revision: int | None = None
+    ) -> tuple[int, list[StoredDocument]]:
+        """The documents at `revision`, or the current ones read in one transaction
+        with the revision they are at."""
+        if revision is not None:
+            return revision, self._store.documents(alliance, revision)
+        found = self._store.snapshot(alliance)
+        if found is None:
+            raise NotFound(f"no alliance '{alliance}'")
+        return found
 
     def document(
         self, alliance: str, kind: str, name: str, revision: int | None = None
@@ -291,8 +332,8 @@ class Registry:
             action,
             lambda kind, name: principal.may_write(request.alliance, kind, name),
         )
-        if outcome.applied:
-            self._live.refresh()
+        if outcome.applied:  # read now: the notification of it may not be heard yet
+            self._live.refresh(force=True)
             if self._dispatcher is not None:
                 self._dispatcher.wake()
         return outcome
@@ -310,7 +351,7 @@ class Registry:
             text = msgspec.json.encode(documents).decode()
             asked = Request(name, [(f"{name}.json", text)], force=True)
             revisions[name] = write(self._store, asked, actor, "apply").revision
-        self._live.refresh()
+        self._live.refresh(force=True)
         return revisions
 
     # -- tokens ----------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Storage: sqlmodel tables, the repository, and the hash-chained change log."""
 
 from registry.store.database import Busy, DatabaseError
+from registry.store.notify import Listener
 from registry.store.repository import (
     CannotSign,
     Draft,
@@ -17,6 +18,7 @@ __all__ = [
     "DatabaseError",
     "Draft",
     "Entry",
+    "Listener",
     "Proof",
     "Store",
     "StoredDocument",

@@ -180,6 +180,11 @@ def current(url: str) -> tuple[str | None, bool]:
         engine.dispose()
 
 
+def revision_of(connection: Connection) -> str | None:
+    """The database's schema revision as alembic stamped it (None: none)."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
 def _found(connection: Connection) -> tuple[str | None, bool]:
     """The database's revision and whether releases before migrations made it (their
     tables, no revision); refuses a database newer than this registry."""

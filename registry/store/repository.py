@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -61,14 +61,19 @@ from registry.store.chain import (
     verify_tokens,
 )
 from registry.store.database import (
+    RETRY_AFTER_SECONDS,
     Busy,
+    DatabaseError,
     bound_lock_waits,
     connect,
+    head,
     is_lock_wait,
     is_sqlite,
     normalise_url,
     prepare,
+    revision_of,
 )
+from registry.store.notify import Listener, channel_of, first_line, notify
 from registry.store.outbox import Route
 from registry.store.tables import (
     AllianceRow,
@@ -166,6 +171,11 @@ class Store:
             with Session(self.engine) as session:
                 state = session.get(RegistryState, 1)
                 self.registry_id = state.registry_id if state is not None else ""
+            # PostgreSQL: the channel every write notifies (registry/store/notify.py).
+            self.channel: str | None = None
+            if not is_sqlite(self.url):
+                with self.engine.connect() as connection:
+                    self.channel = channel_of(connection)
         except BaseException:  # a newer schema, an unreachable server: close what opened
             self.engine.dispose()
             raise
@@ -203,11 +213,28 @@ class Store:
             try:
                 self._probe_cursor.execute("SELECT sum(generation) FROM registry_state")
                 row = self._probe_cursor.fetchone()
-            except Exception:
-                self._probe.invalidate()  # a dropped connection: take a new one next time
+            except Exception as exc:
+                if self._probe is not None:  # a dropped connection: a new one next time
+                    self._probe.invalidate()
                 self._probe = self._probe_cursor = None
-                raise
+                raise DatabaseError(
+                    f"the database is unreachable: {first_line(exc)}",
+                    retry_after=RETRY_AFTER_SECONDS,
+                ) from exc
         return int(row[0]) if row and row[0] is not None else 0
+
+    def listen(self, on_change: Callable[[], None]) -> Listener | None:
+        """Start this process's listening connection (PostgreSQL; None on SQLite,
+        where reading the generation costs microseconds): `on_change` runs in its
+        thread after each notification heard and after each (re)connection."""
+        if self.channel is None:
+            return None
+        return Listener(self.engine, self.channel, on_change).start()
+
+    def migrations_current(self) -> bool:
+        """Whether the database is at this registry's newest schema revision."""
+        with self.engine.connect() as connection:
+            return revision_of(connection) == head()
 
     # -- reads -----------------------------------------------------------------
 
@@ -301,7 +328,7 @@ class Store:
         """One write transaction, holding the alliances' write lock: the alliance as
         the latest commit left it. Waiting too long for the lock is `Busy`."""
         with self._write_session() as session:
-            _bump(session, ALLIANCE_COUNTER)
+            _bump(session, ALLIANCE_COUNTER, self.channel, alliance)
             row = session.get(AllianceRow, alliance)
             yield Draft(session, alliance, row, self._seal)
 
@@ -328,7 +355,7 @@ class Store:
     ) -> tuple[int, str]:
         secret = new_secret()
         with self._write_session() as session:
-            _bump(session, TOKEN_COUNTER)
+            _bump(session, TOKEN_COUNTER, self.channel, "tokens")
             row = TokenRow(
                 hash=digest(secret),
                 role=role,
@@ -346,7 +373,7 @@ class Store:
 
     def revoke_token(self, token_id: int, actor: str = "command line") -> bool:
         with self._write_session() as session:
-            _bump(session, TOKEN_COUNTER)
+            _bump(session, TOKEN_COUNTER, self.channel, "tokens")
             row = session.get(TokenRow, token_id)
             if row is None or row.revoked is not None:
                 return False
@@ -698,9 +725,13 @@ def _token_state(session: Session) -> RegistryState:
     return state
 
 
-def _bump(session: Session, counter: int) -> None:
+def _bump(session: Session, counter: int, channel: str | None, what: str) -> None:
     """Count a write on its counter row, whose row lock (PostgreSQL) or the write
-    lock it takes (SQLite) serialises the writers of that counter until commit."""
+    lock it takes (SQLite) serialises the writers of that counter until commit; on
+    PostgreSQL, notify the registry's channel with what is written (heard at commit,
+    never for a write rolled back)."""
+    if channel is not None:
+        notify(session.connection(), channel, what)
     if counter == ALLIANCE_COUNTER:
         session.exec(
             update(RegistryState)
