@@ -167,6 +167,7 @@ POSTGRES_IN_THE_FULL_SUITE_ONLY = {
     "test_api_limits.py",
     "test_tickets.py",
     "test_events.py",
+    "test_revisions.py",
 }
 
 

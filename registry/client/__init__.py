@@ -1,5 +1,7 @@
 """A client of the registry's HTTP API (`http.py`), for the command line's repository
-commands (pull, plan --server, apply --server) and for complaint systems."""
+commands (pull, plan --server, apply --server) and for complaint systems; and
+`Resolver` (`resolver.py`), which answers owner queries in the client's own process
+from the alliance's snapshot."""
 
 from registry.client.http import (
     AllianceSummary,
@@ -11,6 +13,7 @@ from registry.client.http import (
     Problem,
     StoredView,
 )
+from registry.client.resolver import Resolver, ResolverError
 
 __all__ = [
     "AllianceSummary",
@@ -20,5 +23,7 @@ __all__ = [
     "DocumentResult",
     "Outcome",
     "Problem",
+    "Resolver",
+    "ResolverError",
     "StoredView",
 ]

@@ -58,6 +58,8 @@ VIEW_EVICTIONS = counter("view_evictions", "Compiled views evicted, least recent
 MAX_HOLDER_BYTES = 1024 * 1024
 MAX_HOLDER_HEADER = 256
 MAX_HOLDERS = MAX_HOLDER_BYTES // MAX_HOLDER_HEADER
+# How long a process starting to listen waits for its listener to connect.
+LISTEN_WAIT_SECONDS = 3.0
 
 # A compiled view takes about this many bytes of memory per byte of its stored JSON
 # documents, plus a fixed part (tracemalloc of the synthetic alliances: 17x for the
@@ -163,6 +165,8 @@ class Live:
         listener's thread reads as soon as it hears one, so requests seldom do."""
         if self.listener is None:
             self.listener = self.store.listen(self._heard_change)
+            if self.listener is not None:  # ready once it listens, if the database is up
+                self.listener.wait_connected(LISTEN_WAIT_SECONDS)
 
     def stop_listening(self) -> None:
         if self.listener is not None:

@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -76,11 +77,10 @@ class Listener:
 
     def wait_connected(self, seconds: float) -> bool:
         """Whether the listener is connected within `seconds` (for tests and start-up)."""
-        deadline = threading.Event()
-        waited = 0.0
-        while not self.connected and waited < seconds and not self._stopping.is_set():
-            deadline.wait(0.01)
-            waited += 0.01
+        deadline = time.monotonic() + seconds
+        while not self.connected and time.monotonic() < deadline:
+            if self._stopping.wait(0.01):
+                break
         return self.connected
 
     def _run(self) -> None:
