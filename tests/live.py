@@ -15,11 +15,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import shlex
+import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
@@ -256,3 +259,58 @@ class Probe:
         except psycopg.errors.LockNotAvailable:
             return True
         return False
+
+
+class Cluster:
+    """A throwaway PostgreSQL cluster of the test's own, which it may stop and start
+    (never the shared one the suite runs on): initdb and pg_ctl as the user
+    `postgres` when the tests run as root (CI, `.ci/run`), as the user itself
+    otherwise. `available()` says why not when the binaries are missing."""
+
+    def __init__(self) -> None:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        self.bin = found[-1].parent if found else None
+        self.folder = Path(tempfile.mkdtemp(prefix="registry-pg-"))
+        self.port = free_port()
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def available(self) -> str | None:
+        if self.bin is None:
+            return "no PostgreSQL binaries under /usr/lib/postgresql/*/bin"
+        return None
+
+    def _run(self, *command: str) -> None:
+        assert self.bin is not None
+        line = [str(self.bin / command[0]), *command[1:]]
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            line = ["su", "postgres", "-s", "/bin/bash", "-c", shlex.join(line)]
+        done = subprocess.run(line, capture_output=True, text=True, timeout=120, check=False)
+        if done.returncode != 0:
+            log = self.folder / "pg.log"
+            said = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{shlex.join(line)} failed:\n{done.stdout}{done.stderr}{said}")
+
+    def create(self) -> Cluster:
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self._run(
+            "initdb", "-D", f"{self.folder}/data", "-U", "postgres", "-A", "trust",
+            "--no-sync", "-E", "UTF8",
+        )  # fmt: skip
+        return self.start()
+
+    def start(self) -> Cluster:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
+        self._run(
+            "pg_ctl", "-D", f"{self.folder}/data", "-l", f"{self.folder}/pg.log",
+            "-o", options, "-w", "start",
+        )  # fmt: skip
+        return self
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", f"{self.folder}/data", "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        with contextlib.suppress(RuntimeError):
+            self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -30,6 +30,8 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import OperationalError
+
 from registry.access import Action, Principal, digest
 from registry.bundle import Bundle
 from registry.engine import paused_gc
@@ -40,7 +42,8 @@ from registry.model import AnyDocument
 from registry.resolve import OwnerIndex
 from registry.rules import audit
 from registry.service.metrics import compiling, counter, gauge
-from registry.store import Listener, Store, StoredDocument
+from registry.store import DatabaseError, Listener, Store, StoredDocument
+from registry.store.database import RETRY_AFTER_SECONDS
 
 log = logging.getLogger("registry.live")
 
@@ -186,11 +189,17 @@ class Live:
             heard = listener.changes
             if listener.connected and heard == self._heard and not force:
                 return
-        generation = self.store.generation()
+        generation = self.store.generation()  # DatabaseError (503) when unreachable
         if generation != self.generation:
             with self._lock:
-                self.principals = self.store.principals()
-                self.revisions = self.store.alliances()
+                try:
+                    principals = self.store.principals()
+                    revisions = self.store.alliances()
+                except OperationalError as exc:  # gone between the two reads
+                    raise DatabaseError(
+                        "the database is unreachable", retry_after=RETRY_AFTER_SECONDS
+                    ) from exc
+                self.principals, self.revisions = principals, revisions
                 self._holders = {}
                 self.generation = generation
         self._heard = heard

@@ -205,12 +205,12 @@ class Store:
         cursor kept for this: a request pays some 5 to 10 us on SQLite, not an ORM
         session (about 150 us)."""
         with self._probe_lock:
-            if self._probe is None:
-                self._probe = self.engine.raw_connection()
-                if not is_sqlite(self.url):
-                    self._probe.driver_connection.autocommit = True
-                self._probe_cursor = self._probe.driver_connection.cursor()
             try:
+                if self._probe is None:
+                    self._probe = self.engine.raw_connection()
+                    if not is_sqlite(self.url):
+                        self._probe.driver_connection.autocommit = True
+                    self._probe_cursor = self._probe.driver_connection.cursor()
                 self._probe_cursor.execute("SELECT sum(generation) FROM registry_state")
                 row = self._probe_cursor.fetchone()
             except Exception as exc:
