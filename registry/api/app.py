@@ -105,7 +105,7 @@ def _readiness(state: Registry) -> Ready:
         database = "ok"
         migrations = "current" if state.migrations_current() else "not current"
     except Exception as exc:  # the database is down: say so, do not crash
-        logging.getLogger("registry.api").warning("ready: database unreachable: %s", exc)
+        logging.getLogger("registry.api").warning("not ready: %s", exc)
         database, migrations = "unreachable", "unknown"
     ok = database == "ok" and migrations == "current" and listener != "not connected"
     return Ready("ready" if ok else "not ready", database, migrations, listener)

@@ -177,7 +177,25 @@ class Live:
             self.listener = None
 
     def _heard_change(self) -> None:
+        """In the listener's thread: read what changed, and start compiling the new
+        revision of each alliance this process had compiled, so that the first
+        request after a write finds it built, or under way, rather than starting it."""
+        before = self.revisions
         self.refresh()
+        changed = [
+            name
+            for name, revision in self.revisions.items()
+            if before.get(name) != revision and name in self._views
+        ]
+        if changed:
+            threading.Thread(target=self._warm, args=(changed,), daemon=True).start()
+
+    def _warm(self, alliances: list[str]) -> None:
+        for alliance in alliances:
+            try:
+                self.view(alliance)
+            except Exception as exc:  # the request that asks for it will say it
+                logging.getLogger("registry.service").debug("warming %s: %s", alliance, exc)
 
     def refresh(self, force: bool = False) -> None:
         """Catch up with the writes committed anywhere. With the listener connected
