@@ -131,7 +131,8 @@ class QueryController(Controller):
         view = state.compiled(alliance)
         if view is None:  # not compiled at this revision yet: off the loop
             view = await anyio.to_thread.run_sync(state.view, alliance)
-        tag = answer_tag("owner", alliance, view.revision, at, sorted(query.items()))
+        asked = "\x1e".join(f"{name}={node}" for name, node in sorted(query.items()))
+        tag = answer_tag("owner", alliance, view.revision, at, asked)
         if matches(if_none_match(request), tag):
             return _JsonAnswer(b"", tag, 304)
         return _JsonAnswer(msgspec.json.encode(_ask(view.index, query, at, "$.query")), tag)

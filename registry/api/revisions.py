@@ -45,8 +45,8 @@ MinRevision = Annotated[
 
 def answer_tag(what: str, alliance: str, revision: int, *question: object) -> str:
     """The weak ETag of one answer (see the module's docstring)."""
-    said = repr((__version__, what, alliance, revision, question)).encode()
-    return f'W/"r{revision}-{hashlib.blake2b(said, digest_size=9).hexdigest()}"'
+    said = "\x1f".join([__version__, what, alliance, str(revision), *map(str, question)])
+    return f'W/"r{revision}-{hashlib.blake2b(said.encode(), digest_size=9).hexdigest()}"'
 
 
 def if_none_match(request: Request[Any, Any, Any]) -> str | None:
