@@ -97,35 +97,29 @@ class Env:
             server.__exit__(None, None, None)
 
 
-def owner_load(
-    servers: tuple[Any, Any, Any], script: Path, seconds: int, rounds: int
-) -> dict[str, Any]:
-    baseline, read, notify = servers
-    constant = f"http://127.0.0.1:{baseline.port}/constant"
-    read_url = f"http://127.0.0.1:{read.port}/"
-    notify_url = f"http://127.0.0.1:{notify.port}/"
-    for url, lua in ((constant, None), (read_url, script), (notify_url, script)):
-        bench_http.wrk(url, 2, lua)
-    loads: dict[str, list[Any]] = {"constant": [], "read": [], "notify": []}
-    for i in range(rounds):
-        loads["constant"].append(bench_http.wrk(constant, seconds))
-        loads["read"].append(bench_http.wrk(read_url, seconds, script))
-        loads["notify"].append(bench_http.wrk(notify_url, seconds, script))
-        c, r, n = (loads[k][-1].rps for k in ("constant", "read", "notify"))
-        print(
-            f"  round {i + 1}: constant {c:,.0f} req/s, owner reading {r:,.0f} "
-            f"({r / c:.2f}), owner listening {n:,.0f} ({n / c:.2f})",
-            flush=True,
-        )
-    pairs = zip(loads["constant"], loads["read"], loads["notify"], strict=True)
-    ratios = [(r.rps / c.rps, n.rps / c.rps) for c, r, n in pairs]
-    return {
-        "constant": bench_http.median_load(loads["constant"]),
-        "read": bench_http.median_load(loads["read"]),
-        "notify": bench_http.median_load(loads["notify"]),
-        "read_ratio": statistics.median(r for r, _ in ratios),
-        "notify_ratio": statistics.median(n for _, n in ratios),
+def owner_load(servers: dict[str, Any], script: Path, seconds: int, rounds: int) -> dict[str, Any]:
+    """wrk on each server in turn, round after round; each figure's ratio to the bare
+    endpoint of its round, the median of the rounds."""
+    urls = {
+        name: f"http://127.0.0.1:{server.port}/" + ("constant" if name == "constant" else "")
+        for name, server in servers.items()
     }
+    scripts = {name: None if name == "constant" else script for name in servers}
+    for name, url in urls.items():
+        bench_http.wrk(url, 2, scripts[name])
+    loads: dict[str, list[Any]] = {name: [] for name in servers}
+    for i in range(rounds):
+        for name, url in urls.items():
+            loads[name].append(bench_http.wrk(url, seconds, scripts[name]))
+        c = loads["constant"][-1].rps
+        said = ", ".join(f"{n} {loads[n][-1].rps:,.0f} ({loads[n][-1].rps / c:.2f})" for n in loads)
+        print(f"  round {i + 1}: {said}", flush=True)
+    report: dict[str, Any] = {name: bench_http.median_load(runs) for name, runs in loads.items()}
+    for name, runs in loads.items():
+        report[f"{name}_ratio"] = statistics.median(
+            r.rps / c.rps for r, c in zip(runs, loads["constant"], strict=True)
+        )
+    return report
 
 
 def _answer_revision(connection: http.client.HTTPConnection, path: str, token: str) -> int:
@@ -266,15 +260,27 @@ def run(url: str, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     )
     read = registry_server("read", url, work, "read", 1)
     notify = registry_server("notify", url, work, "notify", 1)
+    sqlite_url = f"sqlite:///{work}/registry.db"
+    with Store(sqlite_url) as local:
+        Registry(local).seed([examples_dir(), work / "synth"], "bench seed")
+        local_token = local.create_token("resolver", None, None, "bench resolver")[1]
+    on_sqlite = registry_server("sqlite", sqlite_url, work, "read", 1)
+    sqlite_script = bench_http.rotation_script(work / "owner-sqlite.lua", queries, local_token)
     report: dict[str, Any] = {"cells": len(cells)}
-    with baseline, Env([read, notify]):
-        for server in (read, notify):
+    with baseline, Env([read, notify, on_sqlite]):
+        for server, token in ((read, resolver), (notify, resolver), (on_sqlite, local_token)):
             status, _ = bench_http.get(
-                server.port, queries[0], {"Authorization": f"Bearer {resolver}"}
+                server.port, queries[0], {"Authorization": f"Bearer {token}"}
             )
             assert status == 200, status
         print(f"(a, b, c) wrk -t1 -c32, {args.rounds} rounds of {args.seconds} s", flush=True)
-        report["owner"] = owner_load((baseline, read, notify), script, args.seconds, args.rounds)
+        report["owner"] = owner_load(
+            {"constant": baseline, "read": read, "notify": notify}, script, args.seconds,
+            args.rounds,
+        )  # fmt: skip
+        report["owner_sqlite"] = owner_load(
+            {"constant": baseline, "sqlite": on_sqlite}, sqlite_script, args.seconds, args.rounds
+        )
         print("(e) the embedded resolver against GET owner", flush=True)
         report["resolver"] = resolver_time(notify, resolver, cells)
     for freshness in ("notify", "read"):
@@ -310,6 +316,11 @@ def print_report(
         f"p50 {n.p50_ms:.2f} ms, p99 {n.p99_ms:.2f} ms; "
         f"{owner['notify_ratio'] / owner['read_ratio']:.2f}x (b); "
         f"non-2xx/errors {c.bad + r.bad + n.bad}"
+    )
+    lite = report["owner_sqlite"]
+    print(
+        f"    GET owner, SQLite (reference, its own rounds)  {lite['sqlite'].rps:>8,.0f} req/s  "
+        f"{lite['sqlite_ratio']:.2f} of (a)"
     )
     p, floor = report["propagation_notify"], report["propagation_read"]
     print(

@@ -173,8 +173,13 @@ class Route:
 
 ROUTES: dict[str, Route] = {
     "GET /health": Route(get("/health"), scoped=False, operation="GET /health"),
+    "GET /health/live": Route(get("/health/live"), scoped=False, operation="GET /health/live"),
+    "GET /health/ready": Route(get("/health/ready"), scoped=False, operation="GET /health/ready"),
     "GET /v1/alliances": Route(get("/v1/alliances"), scoped=False, operation="GET /v1/alliances"),
     "GET /metrics": Route(get("/metrics"), scoped=False, operation="GET /metrics"),
+    "GET snapshot": Route(
+        get(f"{A}/snapshot"), ("resolve",), operation="GET /v1/alliances/{alliance}/snapshot"
+    ),
     "GET documents": Route(
         get(f"{A}/documents"), ("read",), operation="GET /v1/alliances/{alliance}/documents"
     ),
@@ -341,8 +346,11 @@ def test_the_table_follows_the_grants() -> None:
     assert GRANTS["resolver"] == {"resolve"}
     assert allowed["resolver"] == [
         "GET /health",
+        "GET /health/live",
+        "GET /health/ready",
         "GET /v1/alliances",
         "GET /metrics",
+        "GET snapshot",
         "GET owner",
         "POST owner:batch",
         "POST tickets:route",

@@ -27,10 +27,11 @@ from sqlalchemy import Connection, Engine, text
 
 log = logging.getLogger("registry.store")
 
-# How long the listening thread waits for a notification before it pings the server
-# (a connection that went silently away is noticed within about this long) and before
-# it sees that it is asked to stop.
+# How often the listening thread pings the server (a connection that went silently
+# away is noticed within about this long), and how long it waits for a notification
+# at a time before it looks whether it is asked to stop.
 PING_SECONDS = 1.0
+WAKE_SECONDS = 0.2
 # The pauses between reconnection attempts: doubled from the first to the last.
 FIRST_PAUSE = 0.05
 LAST_PAUSE = 2.0
@@ -73,7 +74,7 @@ class Listener:
     def stop(self) -> None:
         self._stopping.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=PING_SECONDS + CONNECT_TIMEOUT_SECONDS + 1)
+            self._thread.join(timeout=WAKE_SECONDS + 1)
 
     def wait_connected(self, seconds: float) -> bool:
         """Whether the listener is connected within `seconds` (for tests and start-up)."""
@@ -122,10 +123,13 @@ class Listener:
         return dialect.loaded_dbapi.connect(*args, **params)
 
     def _listen(self, connection: Any) -> None:
+        pinged = time.monotonic()
         while not self._stopping.is_set():
-            for _ in connection.notifies(timeout=PING_SECONDS):
+            for _ in connection.notifies(timeout=WAKE_SECONDS):
                 self._changed()
-            connection.execute("SELECT 1")  # a connection gone quietly fails here
+            if time.monotonic() - pinged >= PING_SECONDS:
+                connection.execute("SELECT 1")  # a connection gone quietly fails here
+                pinged = time.monotonic()
 
     def _changed(self) -> None:
         self.changes += 1
