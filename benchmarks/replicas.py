@@ -10,8 +10,9 @@ REGISTRY_TEST_POSTGRES_URL or --postgres-url names; nothing else is touched):
 (d) propagation: 3 processes x 2 workers on the one database; after each write
     through one of them (in turn), the time until every other process answers the
     new revision on each of 4 kept-alive connections (so on both its workers, most
-    likely): p50, p99, max (target p99 < 100 ms). The same measured on processes
-    reading on every request gives the floor of the method (polling resolution);
+    likely), polled every 2 ms: p50, p99, max (target p99 < 100 ms); and the same
+    on processes reading on every request (what main did: no listener, and so no
+    compile started before the first request);
 (e) the embedded resolver (`registry.client.Resolver`) answering owner queries in
     process, against GET owner on the server (one kept-alive connection, one query
     at a time): median per answer.
@@ -60,6 +61,7 @@ SYNTH = "synth-medium"
 DEMO = "triple-play"
 OWNER_TARGET = 0.60
 PROPAGATION_TARGET_MS = 100.0
+POLL_SECONDS = 0.002
 CONNECTIONS = 4  # per process, kept alive: each stays on the worker that accepted it
 
 
@@ -164,6 +166,8 @@ def propagation(servers: list[Any], admin: str, resolver: str, writes: int) -> d
         waiting = [c for j, cs in readers.items() if j != i for c in cs]
         while waiting:
             waiting = [c for c in waiting if _answer_revision(c, owner, resolver) < revision]
+            if waiting:  # the next sweep in 2 ms: polling flat out would slow the servers
+                time.sleep(POLL_SECONDS)
             if time.perf_counter() - answered > 10:
                 raise SystemExit(f"revision {revision} did not reach every process in 10 s")
         times.append((time.perf_counter() - answered) * 1000)
@@ -327,8 +331,8 @@ def print_report(
         f"(d) propagation to every other process, {p['writes']} writes: p50 {p['p50']:.1f} ms, "
         f"p99 {p['p99']:.1f} ms, max {p['max']:.1f} ms; "
         f"target p99 < {PROPAGATION_TARGET_MS:.0f} ms: "
-        f"{'met' if p['p99'] < PROPAGATION_TARGET_MS else 'NOT MET'}; the method's floor "
-        f"(read per request, {floor['writes']} writes): p50 {floor['p50']:.1f} ms, "
+        f"{'met' if p['p99'] < PROPAGATION_TARGET_MS else 'NOT MET'}; reading per request "
+        f"instead ({floor['writes']} writes): p50 {floor['p50']:.1f} ms, "
         f"p99 {floor['p99']:.1f} ms"
     )
     e = report["resolver"]
