@@ -72,9 +72,9 @@ class Listener:
         return self
 
     def stop(self) -> None:
+        """Ask the thread to stop: within WAKE_SECONDS it closes its connection and
+        ends (not waited for: a process shutting down need not)."""
         self._stopping.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=WAKE_SECONDS + 1)
 
     def wait_connected(self, seconds: float) -> bool:
         """Whether the listener is connected within `seconds` (for tests and start-up)."""
