@@ -5,9 +5,11 @@ connection), unless the process listens for writes (`listen`: PostgreSQL's
 LISTEN/NOTIFY, registry/store/notify.py) and has heard none since its last read.
 When another process or worker has written since, the tokens and
 revisions are read again, and an alliance's compiled view is rebuilt the first
-time it is asked for at a newer revision. So no worker ever answers from a
-revision older than the last committed write, and between writes a request costs
-one indexed read, not a load.
+time it is asked for at a newer revision. So a worker reading on every request never
+answers from a revision older than the last committed write, and a listening one
+answers the write within milliseconds of its commit (a client that must read its own
+write sends minRevision); between writes a request costs one indexed read at most,
+not a load.
 
 Compiling an alliance and auditing it take up to seconds for a large one: the
 doors run `view` and `View.audit` in worker threads, and ask `compiled` first, which
@@ -130,6 +132,10 @@ class Views:
             found = [view for (name, _), view in self._views.items() if name == alliance]
         return min(found, key=lambda view: abs(view.revision - revision), default=None)
 
+    def holds(self, alliance: str, revision: int) -> bool:
+        """Whether that view is cached (without counting it as used)."""
+        return (alliance, revision) in self._views
+
     def put(self, view: View, alliance: str) -> None:
         key = (alliance, view.revision)
         with self._lock:
@@ -185,7 +191,7 @@ class Live:
         changed = [
             name
             for name, revision in self.revisions.items()
-            if before.get(name) != revision and name in self._views
+            if before.get(name) not in (None, revision) and self.views.holds(name, before[name])
         ]
         if changed:
             threading.Thread(target=self._warm, args=(changed,), daemon=True).start()
