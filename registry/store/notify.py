@@ -31,7 +31,7 @@ log = logging.getLogger("registry.store")
 # away is noticed within about this long), and how long it waits for a notification
 # at a time before it looks whether it is asked to stop.
 PING_SECONDS = 1.0
-WAKE_SECONDS = 0.2
+WAKE_SECONDS = 0.1
 # The pauses between reconnection attempts: doubled from the first to the last.
 FIRST_PAUSE = 0.05
 LAST_PAUSE = 2.0
@@ -72,9 +72,11 @@ class Listener:
         return self
 
     def stop(self) -> None:
-        """Ask the thread to stop: within WAKE_SECONDS it closes its connection and
-        ends (not waited for: a process shutting down need not)."""
+        """Stop the thread: within WAKE_SECONDS it closes its connection and ends,
+        waited for, so that nothing it does outlives the store it refreshes."""
         self._stopping.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=WAKE_SECONDS + CONNECT_TIMEOUT_SECONDS + 1)
 
     def wait_connected(self, seconds: float) -> bool:
         """Whether the listener is connected within `seconds` (for tests and start-up)."""
@@ -133,6 +135,8 @@ class Listener:
 
     def _changed(self) -> None:
         self.changes += 1
+        if self._stopping.is_set():  # the store may be closing: refresh nothing
+            return
         try:
             self._on_change()
         except Exception as exc:  # the next request reads again and says it
