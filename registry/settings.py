@@ -80,6 +80,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # How long a read sent with minRevision waits for the revision to arrive before
     # 503 with Retry-After (seconds).
     min_revision_wait: Annotated[float, msgspec.Meta(ge=0, le=60)] = 5.0
+    # /health/ready answers 503 while the oldest pending event delivery is older than
+    # this (seconds); unset, the lag is shown but decides nothing (a receiver down for
+    # hours would otherwise take every replica out of rotation).
+    ready_outbox_lag: PositiveSeconds | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

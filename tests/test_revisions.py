@@ -208,5 +208,7 @@ def test_health_live_and_ready(client: TestClient[Litestar], database_url: str) 
         "database": "ok",
         "migrations": "current",
         "listener": listener,
+        "outbox": "ok",
+        "outboxLag": None,
     }
     assert client.get("/health").json() == {"status": "ok", "database": "ok"}

@@ -62,13 +62,17 @@ class Live(msgspec.Struct):
     status: str
 
 
-class Ready(msgspec.Struct):
+class Ready(msgspec.Struct, rename="camel"):
     status: str  # "ready" or "not ready"
     database: str  # "ok" or why not
     migrations: str  # "current" or what they are
     # "connected", "not connected" (reading on every request meanwhile, reconnecting),
     # or "not used" (SQLite, or REGISTRY_FRESHNESS=read)
     listener: str
+    # "ok", "lagging" (the oldest pending delivery older than REGISTRY_READY_OUTBOX_LAG)
+    # or "unknown"; and that delivery's age in seconds (null: none pending)
+    outbox: str = "unknown"
+    outbox_lag: float | None = None
 
 
 @get(
@@ -90,11 +94,12 @@ async def health_live() -> Live:
     responses={503: ResponseSpec(Ready, description="not ready; the body says why")},
 )
 async def health_ready(request: Request[Any, Any, Any]) -> Response[Ready]:
-    ready = await anyio.to_thread.run_sync(_readiness, registry(request))
+    bound = request.app.state["settings"].ready_outbox_lag
+    ready = await anyio.to_thread.run_sync(_readiness, registry(request), bound)
     return Response(ready, status_code=200 if ready.status == "ready" else 503)
 
 
-def _readiness(state: Registry) -> Ready:
+def _readiness(state: Registry, outbox_bound: float | None) -> Ready:
     freshness = state.freshness()
     if freshness.mode == "read":
         listener = "not used"
@@ -104,11 +109,23 @@ def _readiness(state: Registry) -> Ready:
         state.refresh(force=True)
         database = "ok"
         migrations = "current" if state.migrations_current() else "not current"
+        lag = state.outbox_backlog().oldest_age if migrations == "current" else None
+        outbox = "lagging" if outbox_bound is not None and (lag or 0) > outbox_bound else "ok"
+        if migrations != "current":
+            outbox = "unknown"
     except Exception as exc:  # the database is down: say so, do not crash
         logging.getLogger("registry.api").warning("not ready: %s", exc)
-        database, migrations = "unreachable", "unknown"
+        database, migrations, outbox, lag = "unreachable", "unknown", "unknown", None
     ok = database == "ok" and migrations == "current" and listener != "not connected"
-    return Ready("ready" if ok else "not ready", database, migrations, listener)
+    ok = ok and outbox == "ok"
+    return Ready(
+        "ready" if ok else "not ready",
+        database,
+        migrations,
+        listener,
+        outbox,
+        None if lag is None else round(lag, 3),
+    )
 
 
 def route_handlers() -> list[ControllerRouterHandler]:
