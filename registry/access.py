@@ -15,15 +15,17 @@ from typing import Literal
 Role = Literal["admin", "manager", "partner", "resolver", "auditor"]
 ROLES: tuple[Role, ...] = ("admin", "manager", "partner", "resolver", "auditor")
 
-Action = Literal["read", "resolve", "audit", "history", "write", "force"]
+Action = Literal["read", "resolve", "audit", "history", "decisions", "write", "force"]
 
+# `decisions` (reading and replaying the decision log) for a partner is narrowed to the
+# decisions that name its partner, by the service.
 # `write` for a partner is narrowed to its own Partner document by `may_write`.
 GRANTS: dict[Role, frozenset[Action]] = {
-    "admin": frozenset({"read", "resolve", "audit", "history", "write", "force"}),
-    "manager": frozenset({"read", "resolve", "audit", "history", "write", "force"}),
-    "partner": frozenset({"read", "resolve", "audit", "write"}),
+    "admin": frozenset({"read", "resolve", "audit", "history", "decisions", "write", "force"}),
+    "manager": frozenset({"read", "resolve", "audit", "history", "decisions", "write", "force"}),
+    "partner": frozenset({"read", "resolve", "audit", "decisions", "write"}),
     "resolver": frozenset({"resolve"}),
-    "auditor": frozenset({"read", "resolve", "audit", "history"}),
+    "auditor": frozenset({"read", "resolve", "audit", "history", "decisions"}),
 }
 
 TOKEN_PREFIX = "ar_"

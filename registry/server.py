@@ -10,22 +10,28 @@ from litestar import Litestar
 from litestar.datastructures import State
 
 from registry import api, web
-from registry.service import Registry
+from registry.service import Recorder, Registry
 from registry.settings import Settings
 from registry.store import Store
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    registry = Registry(
-        store or Store(settings.database_url, settings.signer()), settings.view_memory_bytes()
-    )
+    store = store or Store(settings.database_url, settings.signer())
+    recorder = None
+    if settings.decisions == "on":
+        recorder = Recorder(store, settings.decision_flush_interval)
+    registry = Registry(store, settings.view_memory_bytes(), recorder)
+    if recorder is not None:
+        retention = settings.retention()
+        recorder.chores = lambda: registry.prune_decisions(retention)
     return Litestar(
         route_handlers=[*api.route_handlers(), web.WebController, web.static_files()],
         template_config=web.template_config(),
         exception_handlers=api.HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         state=State({"registry": registry}),
+        on_startup=[] if recorder is None else [recorder.start],
         on_shutdown=[registry.close],
         openapi_config=api.openapi_config(),
         debug=False,

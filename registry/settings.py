@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
 from registry.checkpoint import Signer
 from registry.errors import InvalidRequest
+from registry.model import Duration
 
 DEFAULT_DATABASE_URL = "sqlite:///registry.db"
 
@@ -45,6 +47,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # estimated size: a number of bytes, or with a unit (512MiB, 2GiB, 1.5GB). Past it
     # the least recently used are dropped and compiled again when asked for.
     view_memory: str = "1GiB"
+    # The decision log (registry/service/decisions.py): `off` records no answers; the
+    # seconds between flushes (what a SIGKILL may lose); how long decisions are kept
+    # (an ISO 8601 duration), after which the server prunes them.
+    decisions: Literal["on", "off"] = "on"
+    decision_flush_interval: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
+    decision_retention: str = "P400D"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -76,6 +84,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             for name, value in msgspec.structs.asdict(self).items()
             if value is not None
         }
+
+    def retention(self) -> Duration:
+        """REGISTRY_DECISION_RETENTION as a duration (at least a day)."""
+        try:
+            kept = Duration.parse(self.decision_retention)
+        except ValueError as exc:
+            raise SettingsError(f"REGISTRY_DECISION_RETENTION: {exc}, such as P400D") from None
+        if kept < dt.timedelta(days=1):
+            raise SettingsError("REGISTRY_DECISION_RETENTION: keep decisions at least a day (P1D)")
+        return kept
 
     def signer(self) -> Signer | None:
         """The checkpoint signer the key settings name, or None when they name none."""

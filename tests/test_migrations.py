@@ -141,8 +141,8 @@ def migrate(engine: Engine, action: str, target: str) -> None:
 def test_a_database_made_before_migrations_is_adopted(engine: Engine, database_url: str) -> None:
     load_v1(engine)
     before = rows(engine)
-    assert upgrade(database_url) == Upgrade("0001", "0003", adopted=True)
-    assert revisions(engine) == ["0003"]
+    assert upgrade(database_url) == Upgrade("0001", "0004", adopted=True)
+    assert revisions(engine) == ["0004"]
     after = rows(engine)
     # Bodies, ETags, the log, the tokens: as they were; schema version 2 (0003's).
     [(state, version, generation)] = after.pop("registry_state")
@@ -191,15 +191,15 @@ def test_a_second_upgrade_changes_nothing(engine: Engine, database_url: str) -> 
     load_v1(engine)
     upgrade(database_url)
     before = rows(engine)
-    assert upgrade(database_url) == Upgrade("0003", "0003")
+    assert upgrade(database_url) == Upgrade("0004", "0004")
     assert rows(engine) == before
-    assert revisions(engine) == ["0003"]
+    assert revisions(engine) == ["0004"]
 
 
 def test_a_database_left_without_its_state_row_gets_one(engine: Engine, database_url: str) -> None:
     """The releases before migrations created the state row just after the tables."""
     load_v1(engine, rows=False)
-    assert upgrade(database_url) == Upgrade("0001", "0003", adopted=True)
+    assert upgrade(database_url) == Upgrade("0001", "0004", adopted=True)
     assert rows(engine)["registry_state"] == [(1, 2, 0)]
 
 
@@ -261,7 +261,7 @@ def test_a_newer_revision_is_refused(engine: Engine, database_url: str) -> None:
     with pytest.raises(DatabaseError) as refused:
         Store(database_url)
     assert str(refused.value) == (
-        "the database has schema revision 0999, newer than this registry's 0003; "
+        "the database has schema revision 0999, newer than this registry's 0004; "
         "upgrade alliance-registry"
     )
 
@@ -306,15 +306,15 @@ def test_registry_db_upgrade_and_current(engine: Engine, database_url: str) -> N
         registry_command("db", "current", database_url=database_url),
     ]
     assert [(r.returncode, r.stdout, r.stderr) for r in runs] == [
-        (0, "none: made before migrations; registry db upgrade brings it to 0003\n", ""),
+        (0, "none: made before migrations; registry db upgrade brings it to 0004\n", ""),
         (
             0,
             "upgraded the database from revision 0001 (adopted: made before migrations) to "
-            "revision 0003\n",
+            "revision 0004\n",
             "",
         ),
-        (0, "the database is at revision 0003 already; nothing to do\n", ""),
-        (0, "revision 0003, the newest\n", ""),
+        (0, "the database is at revision 0004 already; nothing to do\n", ""),
+        (0, "revision 0004, the newest\n", ""),
     ]
 
 
@@ -327,7 +327,7 @@ def test_registry_db_upgrade_refuses_a_newer_database(engine: Engine, database_u
     assert (refused.returncode, refused.stdout, refused.stderr) == (
         2,
         "",
-        "registry: the database has schema revision 0999, newer than this registry's 0003; "
+        "registry: the database has schema revision 0999, newer than this registry's 0004; "
         "upgrade alliance-registry\n",
     )
     assert revisions(engine) == ["0999"]
@@ -339,7 +339,7 @@ def test_serving_a_database_made_before_migrations_upgrades_it(
 ) -> None:
     load_v1(engine)
     with LiveServer(database_url, tmp_path / "serve.log") as server:
-        assert revisions(engine) == ["0003"]
+        assert revisions(engine) == ["0004"]
         with Store(database_url) as store:
             _, secret = store.create_token("admin", None, None, "test")
             assert digest(secret) in store.principals()
@@ -351,5 +351,5 @@ def test_serving_a_database_made_before_migrations_upgrades_it(
     assert (got.headers["etag"], got.headers["x-revision"]) == (FASTNET_PLC, "2")
     assert (
         "registry: upgraded the database from revision 0001 (adopted: made before migrations) "
-        "to revision 0003\n"
+        "to revision 0004\n"
     ) in server.output()

@@ -14,6 +14,7 @@ from litestar.types import ControllerRouterHandler
 
 from registry import __version__
 from registry.api.access import registry
+from registry.api.decisions import DecisionController
 from registry.api.documents import DocumentController
 from registry.api.history import HistoryController
 from registry.api.openapi import problems
@@ -54,7 +55,14 @@ async def health(request: Request[Any, Any, Any]) -> Response[Health]:
 
 
 def route_handlers() -> list[ControllerRouterHandler]:
-    return [health, DocumentController, QueryController, HistoryController, TicketController]
+    return [
+        health,
+        DocumentController,
+        QueryController,
+        HistoryController,
+        TicketController,
+        DecisionController,
+    ]
 
 
 def openapi_config() -> OpenAPIConfig:

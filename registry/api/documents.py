@@ -17,10 +17,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from registry.access import Principal
 from registry.api.access import authorization, authorize, registry
+from registry.api.asked import KnownAt, Revision, asked_about, revision_of
 from registry.api.openapi import DocumentsBody, problems
 from registry.errors import Forbidden, InvalidDocuments, InvalidRequest
 from registry.load import LoadResult, decode_text
-from registry.service import MAX_REVISION, Outcome, alliance_etag
+from registry.service import Outcome, alliance_etag
 from registry.service import Request as WriteRequest
 from registry.yamlnodes import JSON_SYNTAX
 
@@ -106,16 +107,14 @@ class DocumentController(Controller):
         request: Request[Any, Any, Any],
         alliance: FromPath[str],
         kind: Annotated[str | None, QueryParameter(name="kind")] = None,
-        revision: Annotated[
-            int | None, QueryParameter(name="revision", ge=1, le=MAX_REVISION)
-        ] = None,
+        revision: Revision = None,
+        as_known_at: KnownAt = None,
     ) -> DocumentList:
         authorize(request, "read", alliance)
         state = registry(request)
-        # A revision past the current one shows the current documents: say which.
-        current = state.revision(alliance)
-        at = min(revision or current, current)
-        found = state.documents(alliance, revision)
+        asked = revision_of(state, alliance, asked_about(revision, as_known_at))
+        at = asked or state.revision(alliance)
+        found = state.documents(alliance, asked)
         return DocumentList(
             alliance,
             at,
@@ -139,12 +138,13 @@ class DocumentController(Controller):
         alliance: FromPath[str],
         kind: FromPath[str],
         name: FromPath[str],
-        revision: Annotated[
-            int | None, QueryParameter(name="revision", ge=1, le=MAX_REVISION)
-        ] = None,
+        revision: Revision = None,
+        as_known_at: KnownAt = None,
     ) -> Response[bytes]:
         authorize(request, "read", alliance)
-        found = registry(request).document(alliance, kind, name, revision)
+        state = registry(request)
+        asked = revision_of(state, alliance, asked_about(revision, as_known_at))
+        found = state.document(alliance, kind, name, asked)
         return Response(
             found.body.encode(),
             media_type="application/json",

@@ -9,6 +9,7 @@ single owner query of an alliance compiled already is answered on the loop (some
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
@@ -21,7 +22,9 @@ from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from registry.access import Principal
 from registry.api.access import authorize, registry
+from registry.api.asked import Asked, KnownAt, Revision, asked_about, viewed
 from registry.api.bodies import decoded, where
 from registry.api.openapi import OwnerParameters, json_body, problems
 from registry.api.problems import MAX_LISTED
@@ -32,6 +35,7 @@ from registry.model import DAY_FORM, parse_day
 from registry.report import RENDERERS, Audited
 from registry.resolve import QUERY_REFUSED, Answer, OwnerIndex
 from registry.service import Registry
+from registry.service.decisions import new_id, now, record_of
 
 MAX_BATCH = 10_000
 
@@ -112,15 +116,24 @@ class QueryController(Controller):
         # per-parameter and per-response work (OwnerParameters and the 200 response
         # above document both).
         alliance: str = request.path_params["alliance"]
-        authorize(request, "resolve", alliance)
+        principal = authorize(request, "resolve", alliance)
         state = registry(request)
-        view = state.compiled(alliance)
-        if view is None:  # not compiled at this revision yet: off the loop
-            view = await anyio.to_thread.run_sync(state.view, alliance)
-        index = view.index
         query = _query(request)
         at = _day(query.pop("at", None))
-        return _JsonAnswer(msgspec.json.encode(_ask(index, query, at, "$.query")))
+        asked = asked_about(query.pop("revision", None), query.pop("asKnownAt", None))
+        view = state.compiled(alliance) if asked is None else None
+        if view is None:  # not compiled at this revision yet: off the loop
+            view = await anyio.to_thread.run_sync(viewed, state, alliance, asked)
+        answer = _ask(view.index, query, at, "$.query")
+        if state.recorder is None:
+            return _JsonAnswer(msgspec.json.encode(answer))
+        answer.decision_id = decision_id = new_id()
+        records = [record_of(answer, decision_id, now(), principal, kind="owner")]
+        if state.recording_full:  # back-pressure: wait for room, but not on the loop
+            await anyio.to_thread.run_sync(state.record, records)
+        else:
+            state.record(records)
+        return _JsonAnswer(msgspec.json.encode(answer), decision_id)
 
     @post(
         "/owner:batch",
@@ -136,12 +149,22 @@ class QueryController(Controller):
         ),
     )
     async def owner_batch(
-        self, request: Request[Any, Any, Any], alliance: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        alliance: FromPath[str],
+        revision: Revision = None,
+        as_known_at: KnownAt = None,
     ) -> ASGIApp:
-        authorize(request, "resolve", alliance)
+        principal = authorize(request, "resolve", alliance)
+        asked = asked_about(revision, as_known_at)
         body = await request.body()
         answers = await anyio.to_thread.run_sync(
-            _batch, registry(request), alliance, body, where(request)
+            functools.partial(_batch, revision=asked),
+            registry(request),
+            alliance,
+            body,
+            where(request),
+            principal,
         )
         return _JsonAnswer(answers)
 
@@ -153,20 +176,31 @@ class QueryController(Controller):
         alliance: FromPath[str],
         as_of: Annotated[dt.date | None, QueryParameter(name="asOf")] = None,
         format: Annotated[Literal["json", "sarif", "csv"], QueryParameter(name="format")] = "json",
+        revision: Revision = None,
+        as_known_at: KnownAt = None,
     ) -> Response[Report]:
         authorize(request, "audit", alliance)
         state, day = registry(request), as_of or _today()
+        asked = asked_about(revision, as_known_at)
         if format == "json":
-            return Response(await anyio.to_thread.run_sync(_audit, state, alliance, day))
-        text = await anyio.to_thread.run_sync(_rendered, state, alliance, day, format)
+            return Response(await anyio.to_thread.run_sync(_audit, state, alliance, day, asked))
+        text = await anyio.to_thread.run_sync(_rendered, state, alliance, day, format, asked)
         return Response(text.encode(), media_type=AUDIT_MEDIA[format])  # type: ignore[arg-type]
 
 
-def _batch(state: Registry, alliance: str, body: bytes, asked: str) -> bytes:
+def _batch(
+    state: Registry,
+    alliance: str,
+    body: bytes,
+    asked: str,
+    principal: Principal,
+    *,
+    revision: Asked | None,
+) -> bytes:
     """The encoded answers of a batch, or the refusal listing (the first MAX_LISTED
-    of) every error, each at its query."""
+    of) every error, each at its query; each answer a decision of its own."""
     data = decoded(body, OwnerBatch, asked)
-    view = state.view(alliance)
+    view = viewed(state, alliance, revision)
     default = data.at or _today()
     answers: list[Answer] = []
     errors: list[LocatedError] = []
@@ -183,15 +217,23 @@ def _batch(state: Registry, alliance: str, body: bytes, asked: str) -> bytes:
                 errors += error.errors[: MAX_LISTED + 1 - len(errors)]  # one more says "more"
     if errors:
         raise InvalidQuery(f"{found} error(s) in the queries; nothing answered", errors)
+    if state.recorder is not None:
+        when, records = now(), []
+        for answer in answers:
+            answer.decision_id = decision_id = new_id()
+            records.append(record_of(answer, decision_id, when, principal, kind="batch"))
+        state.record(records)  # in this worker thread: waits here if the buffer is full
     return msgspec.json.encode(OwnerAnswers(alliance, view.revision, answers))
 
 
-def _audit(state: Registry, alliance: str, day: dt.date) -> Report:
-    return state.view(alliance).audit(day)
+def _audit(state: Registry, alliance: str, day: dt.date, asked: Asked | None) -> Report:
+    return viewed(state, alliance, asked).audit(day)
 
 
-def _rendered(state: Registry, alliance: str, day: dt.date, format: str) -> str:
-    view = state.view(alliance)
+def _rendered(
+    state: Registry, alliance: str, day: dt.date, format: str, asked: Asked | None
+) -> str:
+    view = viewed(state, alliance, asked)
     return RENDERERS[format]([Audited(view.audit(day), view.bundle.origins)], "error")
 
 
@@ -252,16 +294,19 @@ def split_plain_query(raw: bytes) -> dict[str, str] | None:
 class _JsonAnswer:
     """An ASGI response of one encoded JSON body, status 200."""
 
-    __slots__ = ("body",)
+    __slots__ = ("body", "decision_id")
 
-    def __init__(self, body: bytes) -> None:
+    def __init__(self, body: bytes, decision_id: str | None = None) -> None:
         self.body = body
+        self.decision_id = decision_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(self.body)).encode()),
         ]
+        if self.decision_id is not None:
+            headers.append((b"x-decision-id", self.decision_id.encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": self.body, "more_body": False})
 

@@ -201,6 +201,15 @@ class Live:
                 self._builds.pop(key, None)
         return view
 
+    def check_revision(self, alliance: str, revision: int) -> None:
+        """NotFound, naming the current revision, for one the alliance does not have."""
+        current = self.revisions.get(alliance, 0)
+        if not 1 <= revision <= current:
+            raise NotFound(
+                f"no revision {revision} of alliance '{alliance}': its current revision is "
+                f"{current}"
+            )
+
     def _build(self, alliance: str, revision: int, *, current: bool) -> View:
         if current:  # the revision and its documents in one read: it may have moved on
             snapshot = self.store.snapshot(alliance)
@@ -209,16 +218,23 @@ class Live:
             revision, documents = snapshot
         else:
             documents = self.store.documents(alliance, revision)
-        result = LoadResult()
-        stored = read_stored(((f"{d.ref}.json", d.body) for d in documents), result)
-        bundle = bundle_documents(stored, result).bundles.get(alliance)
-        if bundle is None:  # only a database edited by hand could leave this
-            raise RuntimeError(
-                f"the stored documents of '{alliance}' at revision {revision} do not load: "
-                f"{result.errors[:3]}"
-            )
+        bundle = load_documents(alliance, revision, [(f"{d.ref}.json", d.body) for d in documents])
         size = VIEW_FIXED_BYTES + VIEW_BYTES_PER_STORED_BYTE * sum(len(d.body) for d in documents)
         return View(revision, bundle, OwnerIndex(bundle, revision), size)
+
+
+def load_documents(alliance: str, revision: int, files: list[tuple[str, str]]) -> Bundle:
+    """The alliance's bundle from stored JSON bodies (name, text), as they were at
+    `revision` (the evidence verifier loads a file's documents the same way)."""
+    result = LoadResult()
+    stored = read_stored(iter(files), result)
+    bundle = bundle_documents(stored, result).bundles.get(alliance)
+    if bundle is None:  # only a database edited by hand could leave this
+        raise RuntimeError(
+            f"the stored documents of '{alliance}' at revision {revision} do not load: "
+            f"{result.errors[:3]}"
+        )
+    return bundle
 
 
 _VERBS: dict[Action, str] = {
@@ -226,6 +242,7 @@ _VERBS: dict[Action, str] = {
     "resolve": "ask owner queries",
     "audit": "run audits",
     "history": "read the change log",
+    "decisions": "read the decision log",
     "write": "write documents",
     "force": "force a write that adds error findings",
 }

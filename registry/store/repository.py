@@ -66,6 +66,7 @@ from registry.store.database import (
     normalise_url,
     prepare,
 )
+from registry.store.decisions import DecisionLog
 from registry.store.tables import (
     AllianceRow,
     ChangeRow,
@@ -156,6 +157,7 @@ class Store:
         except BaseException:  # a newer schema, an unreachable server: close what opened
             self.engine.dispose()
             raise
+        self.decisions = DecisionLog(self.engine, self.registry_id, signer)
         self._probe: Any = None  # the pooled connection the cursor below lives on
         self._probe_cursor: Any = None
         self._probe_lock = threading.Lock()
@@ -259,6 +261,41 @@ class Store:
                 .limit(limit)
             ).all()
         return [_entry(r) for r in rows]
+
+    def revision_at(self, alliance: str, instant: str) -> int:
+        """The alliance's revision current at `instant` (ISO, UTC): that of its last
+        change-log entry written at or before it (0: none yet)."""
+        with Session(self.engine) as session:
+            found = session.exec(
+                select(ChangeRow.revision)
+                .where(ChangeRow.alliance == alliance, ChangeRow.at <= instant)
+                .order_by(col(ChangeRow.revision).desc())
+                .limit(1)
+            ).first()
+        return found or 0
+
+    def changes(self, alliance: str, upto: int) -> list[ChangeRow]:
+        """The alliance's change-log entries up to revision `upto`, as stored."""
+        with Session(self.engine) as session:
+            return list(
+                session.exec(
+                    select(ChangeRow)
+                    .where(ChangeRow.alliance == alliance, ChangeRow.revision <= upto)
+                    .order_by(col(ChangeRow.revision))
+                )
+            )
+
+    def covering(self, alliance: str, revision: int) -> CheckpointRow | None:
+        """The first checkpoint of the alliance's change log at or after `revision`."""
+        with Session(self.engine) as session:
+            return session.exec(
+                select(CheckpointRow)
+                .where(
+                    CheckpointRow.chain == alliance_chain(alliance), CheckpointRow.size >= revision
+                )
+                .order_by(col(CheckpointRow.size))
+                .limit(1)
+            ).first()
 
     def verify(self, alliance: str | None = None) -> dict[str, list[str]]:
         """Each alliance's log problems (empty when intact)."""
