@@ -272,8 +272,17 @@ class Registry:
         """The decision answered again at its revision and day (off the event loop)."""
         return self.replay_all([self.decision(principal, alliance, decision_id)])[0]
 
+    def replay_recorded(self, decision_id: str) -> Replay:
+        """Any alliance's decision answered again (the command line's, with database
+        access; no token)."""
+        found = self._store.decisions.get(None, decision_id) if _is_uuid(decision_id) else None
+        if found is None:
+            raise NotFound(f"no decision {decision_id} in the registry")
+        return self.replay_all([found])[0]
+
     def replay_all(self, stored: Sequence[Stored]) -> list[Replay]:
         """Each decision answered again; each revision is compiled once."""
+        self._live.refresh()
         views: dict[tuple[str, int], View] = {}
         out = []
         for decision in stored:

@@ -208,13 +208,13 @@ class DecisionLog:
         with Session(self.engine) as session:
             return [_stored(row) for row in session.exec(query)]
 
-    def get(self, alliance: str, decision_id: str) -> Stored | None:
+    def get(self, alliance: str | None, decision_id: str) -> Stored | None:
+        """The decision (of the alliance, or of any when None)."""
+        query = select(DecisionRow).where(DecisionRow.id == decision_id)
+        if alliance is not None:
+            query = query.where(DecisionRow.alliance == alliance)
         with Session(self.engine) as session:
-            row = session.exec(
-                select(DecisionRow).where(
-                    DecisionRow.alliance == alliance, DecisionRow.id == decision_id
-                )
-            ).first()
+            row = session.exec(query).first()
         return None if row is None else _stored(row)
 
     def span(self, alliance: str, since: str, until: str) -> tuple[list[Stored], str, str] | None:
