@@ -122,11 +122,10 @@ def a_decision(store: Store) -> str:
     found = store.decisions.page("metro-home", Filters(partner="fastnet"), 1)
     if found:
         return found[0].id
-    answer = (
-        Registry(store)
-        .view("metro-home")
-        .index.owner({"category": "outage", "region": "north"}, dt.date(2026, 11, 22))
-    )
+    registry = Registry(store)
+    registry.refresh()
+    view = registry.view("metro-home")
+    answer = view.index.owner({"category": "outage", "region": "north"}, dt.date(2026, 11, 22))
     decision = record_of(answer, new_id(), now(), Principal(1, "admin"), kind="owner")
     store.decisions.append([decision])
     return decision.id

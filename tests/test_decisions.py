@@ -301,7 +301,7 @@ def test_revision_and_as_known_at_on_every_question(
     # The current revision: the gap.
     r = logging_client.get(f"{A}/audit", params={"asOf": AS_OF}, headers=admin)
     assert (r.json()["revision"], r.json()["summary"]["error"]) == (3, 1)
-    missing = "alliance 'metro-home' has no revision 9; its current revision is 3"
+    missing = "no revision 9 of alliance 'metro-home': its current revision is 3"
     for url in (
         f"{A}/owner?category=refund&revision=9",
         f"{A}/audit?revision=9",
