@@ -526,3 +526,87 @@ def test_a_full_buffer_holds_answers_back_and_loses_nothing() -> None:
     assert done.wait(5)
     recorder.close()
     assert store.written == ["a", "b", "c", "d"]
+
+
+# -- the worked example of docs/api.md ("Settling a dispute") ---------------------------
+
+ROUTER_TICKET = {
+    "id": "TT-1001",
+    "ticketType": "Wi-Fi Router",
+    "creationDate": "2026-12-01T09:00:00Z",
+    "characteristic": [{"name": "region", "value": "north"}],
+    "channel": {"name": "web"},
+}
+TP = "/v1/alliances/triple-play"
+
+
+def test_settling_a_dispute(
+    store: Store, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    examples = Path(__file__).parent.parent / "examples" / "triple-play"
+    Registry(store).seed([examples], "demo seed")
+    secret = {
+        role: store.create_token(role, "triple-play", None, f"demo {role}")[1]  # type: ignore[arg-type]
+        for role in ("resolver", "manager", "auditor")
+    }
+    settings = Settings(database_url=database_url, decision_flush_interval=60)
+    with TestClient(create_app(settings, store)) as client:
+        # 1. The complaint is routed to FastNet.
+        routed = client.post(
+            f"{TP}/tickets:route", headers=bearer(secret["resolver"]), json=ROUTER_TICKET
+        )
+        assert (routed.json()["revision"], routed.json()["owner"]) == (
+            1,
+            {"partner": "fastnet", "contract": "fastnet-internet"},
+        )
+        flush(client)
+        # 2. Wi-Fi routers move to Metro.
+        contracts = (examples / "contracts.yaml").read_text()
+        changed = contracts.replace(
+            "      except: [{category: [wifi-router], channel: [store]}]",
+            "      except: [{category: [wifi-router]}]",
+        ).replace(
+            "    - where: {category: [wifi-router], channel: [store]}",
+            "    - where: {category: [wifi-router]}",
+        )
+        assert changed.count("wifi-router]}]") == 1
+        r = client.post(
+            f"{TP}/apply",
+            headers={**bearer(secret["manager"]), "Content-Type": "application/yaml"},
+            content=changed,
+        )
+        assert (r.status_code, r.json()["revision"]) == (200, 2), r.text
+        # 3. The auditor finds the decision and replays it.
+        auditor = bearer(secret["auditor"])
+        [found] = client.get(f"{TP}/decisions?ticket=TT-1001", headers=auditor).json()["decisions"]
+        assert (found["revision"], found["owner"]["partner"]) == (1, "fastnet")
+        replay = client.post(f"{TP}/decisions/{found['decisionId']}:replay", headers=auditor)
+        assert replay.json()["result"] == "match"
+        now = client.get(
+            f"{TP}/owner?category=wifi-router&region=north&channel=web&at=2026-12-01",
+            headers=bearer(secret["resolver"]),
+        )
+        assert now.json()["owner"]["partner"] == "metro"
+        # 4. The evidence file.
+        r = client.get(
+            f"{TP}/evidence?revision=1&asOf=2026-12-01"
+            "&decisions=2000-01-01T00:00:00Z/2999-01-01T00:00:00Z",
+            headers=auditor,
+        )
+        assert r.status_code == 200, r.text
+    path = tmp_path / "evidence.json"
+    path.write_bytes(r.content)
+    key = tmp_path / "verifier.key"
+    key.write_text(SIGNER.verifier_key + "\n")
+    # 5. Verified offline with the public key alone.
+    capsys.readouterr()
+    assert main(["evidence", "verify", str(path), "--public-key", str(key)]) == 0
+    assert capsys.readouterr().out.startswith("evidence of 'triple-play' at revision 1: verified")
+    # FastNet's version: the decision rewritten to name Metro. It no longer verifies.
+    edited = msgspec.json.decode(r.content)
+    [decision] = edited["decisions"]["entries"]
+    decision["owner"] = '{"partner":"metro","contract":"metro-care"}'
+    path.write_bytes(msgspec.json.encode(edited))
+    assert main(["evidence", "verify", str(path), "--public-key", str(key)]) == 1
+    out = capsys.readouterr().out
+    assert f"decision {decision['id']} (number 1): its content does not match its hash" in out
