@@ -610,3 +610,46 @@ def test_settling_a_dispute(
     assert main(["evidence", "verify", str(path), "--public-key", str(key)]) == 1
     out = capsys.readouterr().out
     assert f"decision {decision['id']} (number 1): its content does not match its hash" in out
+
+
+# -- the auditor's page -----------------------------------------------------------------
+
+
+def test_the_page_at_a_revision_and_its_decisions(
+    logging_client: Client, tokens: dict[str, str], mapped: Store
+) -> None:
+    resolver = bearer(tokens["resolver"])
+    asked = logging_client.get(f"{A}/owner", params={**SLOW, "at": AS_OF}, headers=resolver)
+    billing = logging_client.get(f"{A}/owner", params={"category": "refund"}, headers=resolver)
+    flush(logging_client)
+    write(
+        mapped, Request("metro-home", [("c.yaml", FASTNET_NARROWED)], force=True), "test", "apply"
+    )
+    r = logging_client.post("/ui/login", data={"token": tokens["auditor"]}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    page = "/ui/alliances/metro-home"
+    current = logging_client.get(f"{page}?asOf={AS_OF}")
+    assert "revision 3" in current.text and "coverage-gap" in current.text
+    with mapped.engine.connect() as connection:
+        third = connection.execute(text("SELECT at FROM changes WHERE revision = 3")).scalar_one()
+    before = (dt.datetime.fromisoformat(third) - dt.timedelta(milliseconds=1)).isoformat()
+    for pinned in ("revision=2", f"asKnownAt={before.replace('+00:00', 'Z')}"):
+        old = logging_client.get(f"{page}?asOf={AS_OF}&{pinned}")
+        assert old.status_code == 200, old.text
+        assert "<strong>as of revision 2</strong> (the current one is 3" in old.text
+        assert "coverage-gap" not in old.text
+        assert f'<input type="hidden" name="{pinned.split("=")[0]}"' in old.text
+    missing = logging_client.get(f"{page}?revision=9")
+    assert missing.status_code == 404
+    assert (
+        "no revision 9 of alliance &#39;metro-home&#39;: its current revision is 3" in missing.text
+    )
+    listing = logging_client.get(f"{page}/decisions")
+    first, second = asked.json()["decisionId"], billing.json()["decisionId"]
+    assert listing.text.index(second) < listing.text.index(first)  # latest first
+    assert f'href="/ui/alliances/metro-home/decisions/{first}">replay</a>' in listing.text
+    # The refund went to Metro alone; the slow-speed one names FastNet (and Metro, the face).
+    fastnet = logging_client.get(f"{page}/decisions?partner=fastnet&status=owned")
+    assert first in fastnet.text and second not in fastnet.text
+    replay = logging_client.get(f"{page}/decisions/{first}")
+    assert "Replayed at revision 2: <strong>match</strong>." in replay.text
