@@ -125,14 +125,18 @@ class Recorder:
         self._thread.start()
 
     def _run(self) -> None:
+        # Flushes start every interval, however long the last one took: a decision
+        # waits at most one interval (and the flush's own commit) to be written.
+        due = time.monotonic() + self.interval
         while True:
             self._chore()
             with self._changed:
                 if self._stopped:
                     return
-                self._changed.wait(self.interval)
+                self._changed.wait(max(0.0, due - time.monotonic()))
                 if self._stopped:
                     return
+            due = max(due + self.interval, time.monotonic())
             self.flush()
 
     def _chore(self) -> None:
