@@ -128,7 +128,8 @@ class QueryController(Controller):
         if state.recorder is None:
             return _JsonAnswer(msgspec.json.encode(answer))
         answer.decision_id = decision_id = new_id()
-        records = [record_of(answer, decision_id, now(), principal, kind="owner")]
+        # No clock read here: the decision's time is its id's (read when written).
+        records = [record_of(answer, decision_id, "", principal, kind="owner")]
         if state.recording_full:  # back-pressure: wait for room, but not on the loop
             await anyio.to_thread.run_sync(state.record, records)
         else:

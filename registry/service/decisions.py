@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 
 import msgspec
-import uuid6
 
 from registry.access import Principal
 from registry.resolve import Answer
@@ -39,7 +39,29 @@ _json = msgspec.json.Encoder()
 
 
 def new_id() -> str:
-    return str(uuid6.uuid7())
+    """A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, version 7, a 12-bit counter
+    within the millisecond (method 1 of §6.2, so ids a process makes are ordered), 62
+    random bits. Made here rather than by a library: the owner query's hot path makes
+    one per answer, and this takes a fraction of the time. The decision log pages by id."""
+    ms = time.time_ns() // 1_000_000
+    with _ordering:
+        if ms <= _last[0]:
+            ms, count = _last[0], _last[1] + 1
+            if count > 0xFFF:  # 4,096 in one millisecond: borrow the next one
+                ms, count = ms + 1, 0
+        else:
+            count = 0
+        _last[0], _last[1] = ms, count
+    rand = os.urandom(8)
+    tail = rand.hex()
+    return (
+        f"{ms >> 16:08x}-{ms & 0xFFFF:04x}-7{count:03x}-"
+        f"{(rand[0] & 0x3F) | 0x80:02x}{tail[2:4]}-{tail[4:16]}"
+    )
+
+
+_ordering = threading.Lock()
+_last = [0, 0]  # the last id's millisecond and counter
 
 
 def now() -> str:

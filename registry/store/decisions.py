@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import msgspec
-from sqlalchemy import Engine, delete, insert, text
+from sqlalchemy import Engine, delete, text
 from sqlmodel import Session, col, select
 
 from registry.checkpoint import Signer, origin
@@ -50,7 +50,8 @@ def decisions_chain(alliance: str) -> str:
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True):
-    """One answer as the service hands it to the store (JSON columns as text)."""
+    """One answer as the service hands it to the store (JSON columns as text). `at`
+    empty: the time in the id (a UUIDv7), read when it is written."""
 
     id: str
     alliance: str
@@ -93,9 +94,22 @@ class Stored(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def decision_hash(stored: Stored | DecisionRow, previous: str | None = None) -> str:
-    fields = [stored.previous if previous is None else previous]
-    fields += [getattr(stored, name) for name in HASHED]
-    return hashlib.sha256(msgspec.json.encode(["decision", *fields])).hexdigest()
+    start = stored.previous if previous is None else previous
+    return _hash(start, [getattr(stored, name) for name in HASHED])
+
+
+def _hash(previous: str, fields: list[object]) -> str:
+    return hashlib.sha256(_encode(["decision", previous, *fields])).hexdigest()
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def at_of(decision_id: str) -> str:
+    """When a decision was answered, from its UUIDv7's millisecond timestamp."""
+    ms = int(decision_id[:8] + decision_id[9:13], 16)
+    when = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+    return when.isoformat(timespec="milliseconds")
 
 
 def month_of(at: str) -> int:
@@ -131,9 +145,14 @@ class DecisionLog:
         for decision in decisions:
             by_alliance.setdefault(decision.alliance, []).append(decision)
         if self.postgres:
-            self._partitions({month_of(d.at) for d in decisions})
+            self._partitions({month_of(d.at or at_of(d.id)) for d in decisions})
         with Session(self.engine) as session:
             connection = session.connection()
+            marks = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+            insert_sql = (
+                f"INSERT INTO decisions (month, {', '.join(HASHED)}, previous, hash) "
+                f"VALUES ({', '.join([marks] * (len(HASHED) + 3))})"
+            )
             for alliance in sorted(by_alliance):  # one lock order for every process
                 # A write first: SQLite takes its write lock here, for the whole flush.
                 connection.execute(_HEAD_ROW, {"alliance": alliance})
@@ -143,18 +162,17 @@ class DecisionLog:
                 head = session.exec(query).one()
                 size, previous = head.size, head.head or GENESIS
                 rows = []
-                for decision in by_alliance[alliance]:
+                for d in by_alliance[alliance]:
                     size += 1
-                    row = Stored(
-                        **msgspec.structs.asdict(decision), seq=size, previous=previous, hash=""
-                    )
-                    previous = decision_hash(row)
-                    values = msgspec.structs.asdict(row)
-                    values["hash"] = previous
-                    values["month"] = month_of(decision.at)
-                    rows.append(values)
-                connection.execute(insert(DecisionRow), rows)
-                at = by_alliance[alliance][-1].at
+                    at = d.at or at_of(d.id)
+                    fields = [
+                        d.id, alliance, size, at, d.kind, d.revision, d.day, d.query, d.status,
+                        d.owner, d.face, d.handoff, d.partners, d.token, d.role, d.ticket,
+                    ]  # fmt: skip
+                    digest = _hash(previous, fields)
+                    rows.append((month_of(at), *fields, previous, digest))
+                    previous = digest
+                connection.exec_driver_sql(insert_sql, rows)  # `at`: the last one's
                 if self.signer is not None:
                     chain = decisions_chain(alliance)
                     note = self.signer.sign(origin(self.registry_id, chain), size, previous, at)
