@@ -15,16 +15,23 @@ from typing import Literal
 Role = Literal["admin", "manager", "partner", "resolver", "auditor"]
 ROLES: tuple[Role, ...] = ("admin", "manager", "partner", "resolver", "auditor")
 
-Action = Literal["read", "resolve", "audit", "history", "write", "force", "subscribe"]
+Action = Literal["read", "resolve", "audit", "history", "decisions", "write", "force", "subscribe"]
 
+# `decisions` (reading and replaying the decision log) for a partner is narrowed to the
+# decisions that name its partner, by the service.
 # `write` for a partner is narrowed to its own Partner document by `may_write`.
 GRANTS: dict[Role, frozenset[Action]] = {
-    "admin": frozenset({"read", "resolve", "audit", "history", "write", "force", "subscribe"}),
-    "manager": frozenset({"read", "resolve", "audit", "history", "write", "force", "subscribe"}),
-    # A partner's subscriptions get only the events that name its partner.
-    "partner": frozenset({"read", "resolve", "audit", "write", "subscribe"}),
+    "admin": frozenset(
+        {"read", "resolve", "audit", "history", "decisions", "write", "force", "subscribe"}
+    ),
+    "manager": frozenset(
+        {"read", "resolve", "audit", "history", "decisions", "write", "force", "subscribe"}
+    ),
+    # A partner's subscriptions get only the events that name its partner, and it
+    # reads only the decisions that name it.
+    "partner": frozenset({"read", "resolve", "audit", "decisions", "write", "subscribe"}),
     "resolver": frozenset({"resolve"}),
-    "auditor": frozenset({"read", "resolve", "audit", "history"}),
+    "auditor": frozenset({"read", "resolve", "audit", "history", "decisions"}),
 }
 
 TOKEN_PREFIX = "ar_"

@@ -41,12 +41,14 @@ EXIT_BROKEN_PIPE = 141
 DESCRIPTION = """\
 Contracts of service alliances: who owns every complaint. Check the documents
 (validate), prove coverage (audit), ask who owns a complaint (owner, route), see
-what a change does (plan), and serve them over HTTP (serve, token, log, db).
+what a change does (plan), and serve them over HTTP (serve, token, log, db);
+replay what it answered and verify evidence files offline (decisions, evidence).
 """
 EPILOG = """\
-Exit codes: 0 done; 1 findings (audit), errors added (plan) or tampering (log
-verify); 2 invalid input or a refusal; 141 when the reader of standard output
-stops early (| head). `registry COMMAND --help` gives a command's options.
+Exit codes: 0 done; 1 findings (audit), errors added (plan), tampering (log
+verify, evidence verify) or a decision that replays differently; 2 invalid input
+or a refusal; 141 when the reader of standard output stops early (| head).
+`registry COMMAND --help` gives a command's options.
 """
 
 
@@ -370,6 +372,8 @@ def _server_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     for command in (create, revoke, listing, verify, checkpoint):
         command.add_argument("--database-url", metavar="URL", help="default: REGISTRY_DATABASE_URL")
 
+    _record_commands(sub)
+
     db = sub.add_parser("db", help="the database's schema: upgrade it, show its revision")
     db_sub = db.add_subparsers(title="db commands")
     upgrading = db_sub.add_parser(
@@ -380,6 +384,33 @@ def _server_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     showing.set_defaults(run=_server("db_current"))
     for command in (upgrading, showing):
         command.add_argument("--database-url", metavar="URL", help="default: REGISTRY_DATABASE_URL")
+
+
+def _record_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The accountability record: replaying decisions, verifying evidence files."""
+    decisions = sub.add_parser("decisions", help="the decision log: every answer recorded")
+    decisions_sub = decisions.add_subparsers(title="decisions commands")
+    replay = decisions_sub.add_parser(
+        "replay",
+        help="answer a recorded decision again at its revision and day; exit 1 if it differs",
+    )
+    replay.add_argument("id", help="the decision id (an answer's decisionId)")
+    replay.add_argument("--database-url", metavar="URL", help="default: REGISTRY_DATABASE_URL")
+    replay.set_defaults(run=_server("decisions_replay"))
+
+    evidence = sub.add_parser("evidence", help="evidence files: verify one offline")
+    evidence_sub = evidence.add_subparsers(title="evidence commands")
+    checking = evidence_sub.add_parser(
+        "verify",
+        help="check an evidence file with the server's public key, no server needed; exit 1 "
+        "naming what failed",
+    )
+    checking.add_argument("file", metavar="FILE")
+    checking.add_argument(
+        "--public-key", required=True, metavar="KEY",
+        help="the verifier key `registry key generate` printed, or a file holding it",
+    )  # fmt: skip
+    checking.set_defaults(run=_server("evidence_verify"))
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -76,7 +76,7 @@ class Waived(msgspec.Struct, rename="camel"):
     approved_by: str
 
 
-class Answer(msgspec.Struct, kw_only=True):
+class Answer(msgspec.Struct, kw_only=True, omit_defaults=True):
     alliance: str
     at: str
     revision: int | None
@@ -90,6 +90,8 @@ class Answer(msgspec.Struct, kw_only=True):
     consulted: list[ConsultedTeam]
     escalation: list[Level]
     authority: Authority
+    # The decision log's id of this answer (none when the server records no decisions).
+    decision_id: str | None = msgspec.field(default=None, name="decisionId")
 
 
 class _Details(msgspec.Struct):

@@ -23,7 +23,7 @@ import uvicorn.config
 from registry.access import Role
 from registry.checkpoint import Checkpoint, CheckpointError, Signer, Verifier
 from registry.errors import InvalidRequest, NotFound
-from registry.service import TOKEN_LOG, Proof, Registry, logs, metrics
+from registry.service import TOKEN_LOG, Proof, Registry, logs, metrics, verify_evidence
 from registry.service.database import Upgrade, current, head, missing_file, upgrade
 from registry.settings import Settings, SettingsError
 
@@ -345,6 +345,47 @@ def log_checkpoint(args: argparse.Namespace) -> int:
     with _registry(args) as registry:
         note = registry.checkpoint(args.alliance)
     sys.stdout.write(note)
+    return 0
+
+
+def decisions_replay(args: argparse.Namespace) -> int:
+    """Answer a recorded decision again at its revision and day: exit 0 on a match,
+    1 naming each difference."""
+    with _registry(args, signing=False) as registry:
+        replay = registry.replay_recorded(args.id)
+    print(
+        f"decision {replay.decision_id} of '{replay.alliance}' (revision {replay.revision}, "
+        f"day {replay.day}): {replay.result}"
+    )
+    for difference in replay.differences:
+        print(
+            f"  {difference.field}: recorded {difference.recorded}, replayed {difference.replayed}"
+        )
+    return 0 if replay.result == "match" else 1
+
+
+def evidence_verify(args: argparse.Namespace) -> int:
+    """Check an evidence file offline with the server's public key: exit 0 when every
+    check passes, 1 naming each that failed."""
+    key = Path(args.public_key)
+    verifier = Verifier.parse(_read(key) if key.is_file() else args.public_key)
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise InvalidRequest(f"cannot read {args.file}: {exc.strerror}") from None
+    verified = verify_evidence(data, verifier)
+    what = f"evidence of '{verified.alliance}' at revision {verified.revision}"
+    if verified.problems:
+        print(f"{what}: {len(verified.problems)} problem(s)")
+        for problem in verified.problems:
+            print(f"  {problem}")
+        return 1
+    print(
+        f"{what}: verified: the checkpoint signed by {verifier.label}, {verified.changes} "
+        f"change-log entries, {verified.documents} documents as the log commits to them, "
+        f"the audit as of {verified.as_of} recomputed, {verified.decisions} decision(s) "
+        "replayed to match"
+    )
     return 0
 
 

@@ -12,7 +12,7 @@ from litestar.datastructures import State
 from litestar.types import Empty
 
 from registry import api, web
-from registry.service import Registry, metrics
+from registry.service import Recorder, Registry, metrics
 from registry.settings import Settings
 from registry.store import Store
 
@@ -24,11 +24,14 @@ def create_app(
     delivers events and runs the calendar too, from startup to shutdown, as every
     `registry serve` worker does unless REGISTRY_DISPATCH is false."""
     settings = settings or Settings.from_env()
-    registry = Registry(
-        store or Store(settings.database_url, settings.signer()),
-        settings.view_memory_bytes(),
-        settings=settings,
-    )
+    store = store or Store(settings.database_url, settings.signer())
+    recorder = None
+    if settings.decisions == "on":
+        recorder = Recorder(store, settings.decision_flush_interval)
+    registry = Registry(store, settings.view_memory_bytes(), recorder, settings=settings)
+    if recorder is not None:
+        retention = settings.retention()
+        recorder.chores = lambda: registry.prune_decisions(retention)
 
     json_logs = settings.log_format == "json"
 
@@ -49,8 +52,10 @@ def create_app(
         on_startup=[
             *([registry.listen] if settings.freshness == "notify" else []),
             *([registry.start_dispatch] if dispatch else []),
+            *([] if recorder is None else [recorder.start]),
         ],
-        # Dispatch and the other background work stop first, then the database closes.
+        # Dispatch and the other background work stop first, then the last decisions
+        # are flushed and the database closes.
         on_shutdown=[stop],
         openapi_config=api.openapi_config(),
         debug=False,

@@ -15,6 +15,7 @@ import msgspec
 
 from registry.checkpoint import Signer
 from registry.errors import InvalidRequest
+from registry.model import Duration
 
 DEFAULT_DATABASE_URL = "sqlite:///registry.db"
 
@@ -84,6 +85,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # this (seconds); unset, the lag is shown but decides nothing (a receiver down for
     # hours would otherwise take every replica out of rotation).
     ready_outbox_lag: PositiveSeconds | None = None
+    # The decision log (registry/service/decisions.py): `off` records no answers; the
+    # seconds between flushes (what a SIGKILL may lose); how long decisions are kept
+    # (an ISO 8601 duration), after which the server prunes them.
+    decisions: Literal["on", "off"] = "on"
+    decision_flush_interval: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
+    decision_retention: str = "P400D"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -117,6 +124,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             for name, value in msgspec.structs.asdict(self).items()
             if value is not None
         }
+
+    def retention(self) -> Duration:
+        """REGISTRY_DECISION_RETENTION as a duration (at least a day)."""
+        try:
+            kept = Duration.parse(self.decision_retention)
+        except ValueError as exc:
+            raise SettingsError(f"REGISTRY_DECISION_RETENTION: {exc}, such as P400D") from None
+        if kept < dt.timedelta(days=1):
+            raise SettingsError("REGISTRY_DECISION_RETENTION: keep decisions at least a day (P1D)")
+        return kept
 
     def signer(self) -> Signer | None:
         """The checkpoint signer the key settings name, or None when they name none."""

@@ -144,7 +144,7 @@ class EscalationStep(msgspec.Struct, omit_defaults=True):
     at: str | None = None  # start + after; None only past the year 9999
 
 
-class Routing(msgspec.Struct, kw_only=True):
+class Routing(msgspec.Struct, kw_only=True, omit_defaults=True):
     alliance: str
     revision: int | None
     version: Version
@@ -161,6 +161,7 @@ class Routing(msgspec.Struct, kw_only=True):
     authority: Authority
     deadlines: Deadlines
     ticket: dict[str, Any]  # the ticket as received, with the routing's relatedParty entries
+    decision_id: str | None = msgspec.field(default=None, name="decisionId")
 
 
 def route(ticket: Any, index: OwnerIndex, received: dt.datetime) -> Routing:

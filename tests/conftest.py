@@ -238,8 +238,9 @@ def tokens(seeded: Store) -> dict[str, str]:
 
 @pytest.fixture
 def client(seeded: Store, database_url: str) -> Iterator[TestClient[Litestar]]:
-    """An in-process client of the API over the seeded store."""
-    app = create_app(Settings(database_url=database_url), seeded)
+    """An in-process client of the API over the seeded store. It records no decisions,
+    so answers compare whole (tests/test_decisions.py records them)."""
+    app = create_app(Settings(database_url=database_url, decisions="off"), seeded)
     with TestClient(app) as test_client:
         yield test_client
 

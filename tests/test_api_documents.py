@@ -20,6 +20,7 @@ from tests.apitools import (
     SLOW_SPEED_GAP,
     YAML,
     A,
+    problem,
     tables,
 )
 from tests.conftest import ALLIANCE, CONTRACTS, PARTNERS, bearer
@@ -168,10 +169,12 @@ def test_put_creates_replaces_and_keeps_every_version(
         assert (r.json()["revision"], listed["cablenet"]["etag"]) == (revision, etag)
     r = client.get(f"{A}/documents?revision=1", headers=manager(tokens))
     assert [(d["kind"], d["name"]) for d in r.json()["documents"]] == SEEDED
-    # A revision not reached yet shows the current documents, and says so.
-    r = client.get(f"{A}/documents?revision=99", headers=manager(tokens))
-    assert (r.json()["revision"], len(r.json()["documents"])) == (3, 6)
+    # A revision not reached yet is not there: 404 naming the current one.
+    missing = "no revision 99 of alliance 'metro-home': its current revision is 3"
+    problem(client.get(f"{A}/documents?revision=99", headers=manager(tokens)), 404, missing)
     r = client.get(f"{A}/documents/Partner/cablenet?revision=99", headers=manager(tokens))
+    problem(r, 404, missing)
+    r = client.get(f"{A}/documents/Partner/cablenet?revision=3", headers=manager(tokens))
     assert (r.status_code, r.headers["etag"], r.headers["x-revision"]) == (200, second, "3")
     r = client.get(f"{A}/history", headers=manager(tokens))
     assert [(e["revision"], e["actor"], e["action"]) for e in r.json()["entries"]] == [

@@ -6,6 +6,7 @@ operations: each has an entry in the table, and each entry names the one it send
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Callable
@@ -20,6 +21,8 @@ from sqlalchemy import text
 
 from registry.access import GRANTS, ROLES, Action, Principal, Role
 from registry.server import create_app
+from registry.service import Filters, Registry
+from registry.service.decisions import new_id, now, record_of
 from registry.service.writes import Request, write
 from registry.settings import Settings
 from registry.store import Store
@@ -47,6 +50,7 @@ VERBS: dict[Action, str] = {
     "resolve": "ask owner queries",
     "audit": "run audits",
     "history": "read the change log",
+    "decisions": "read the decision log",
     "write": "write documents",
     "subscribe": "manage event subscriptions",
 }
@@ -152,6 +156,42 @@ def subscribe(client: Client, headers: dict[str, str], store: Store) -> httpx.Re
 def batch(client: Client, headers: dict[str, str], store: Store) -> httpx.Response:
     query = {"where": {"category": "outage", "region": "north"}}
     return client.post(f"{A}/owner:batch", headers=headers, json={"at": AS_OF, "queries": [query]})
+
+
+def ticket_at_revision(client: Client, headers: dict[str, str], store: Store) -> httpx.Response:
+    data = {"ticketType": "Internet Outage", "creationDate": "2026-11-22T10:00:00Z"}
+    return client.post(f"{A}/tickets:route?revision=2", headers=headers, json=data)
+
+
+def batch_as_known(client: Client, headers: dict[str, str], store: Store) -> httpx.Response:
+    query = {"where": {"category": "outage", "region": "north"}}
+    return client.post(
+        f"{A}/owner:batch?asKnownAt=2999-01-01T00:00:00Z",
+        headers=headers,
+        json={"at": AS_OF, "queries": [query]},
+    )
+
+
+def a_decision(store: Store) -> str:
+    """The id of a decision of metro-home naming fastnet, written straight to the log."""
+    found = store.decisions.page("metro-home", Filters(partner="fastnet"), 1)
+    if found:
+        return found[0].id
+    registry = Registry(store)
+    registry.refresh()
+    view = registry.view("metro-home")
+    answer = view.index.owner({"category": "outage", "region": "north"}, dt.date(2026, 11, 22))
+    decision = record_of(answer, new_id(), now(), Principal(1, "admin"), kind="owner")
+    store.decisions.append([decision])
+    return decision.id
+
+
+def decision_url(suffix: str = "") -> Send:
+    def send(client: Client, headers: dict[str, str], store: Store) -> httpx.Response:
+        url = f"{A}/decisions/{a_decision(store)}{suffix}"
+        return client.post(url, headers=headers) if suffix else client.get(url, headers=headers)
+
+    return send
 
 
 @dataclass(frozen=True)
@@ -263,6 +303,22 @@ ROUTES: dict[str, Route] = {
     "POST tickets:route": Route(
         ticket, ("resolve",), operation="POST /v1/alliances/{alliance}/tickets:route"
     ),
+    "GET owner at a revision": Route(
+        get(f"{A}/owner?category=outage&region=north&at={AS_OF}&revision=1"),
+        ("resolve",),
+        operation="GET /v1/alliances/{alliance}/owner",
+    ),
+    "GET owner as known at": Route(
+        get(f"{A}/owner?category=outage&region=north&at={AS_OF}&asKnownAt=2999-01-01T00:00:00Z"),
+        ("resolve",),
+        operation="GET /v1/alliances/{alliance}/owner",
+    ),
+    "POST owner:batch as known at": Route(
+        batch_as_known, ("resolve",), operation="POST /v1/alliances/{alliance}/owner:batch"
+    ),
+    "POST tickets:route at a revision": Route(
+        ticket_at_revision, ("resolve",), operation="POST /v1/alliances/{alliance}/tickets:route"
+    ),
     "GET audit": Route(
         get(f"{A}/audit?asOf={AS_OF}"), ("audit",), operation="GET /v1/alliances/{alliance}/audit"
     ),
@@ -316,6 +372,41 @@ ROUTES: dict[str, Route] = {
         operation="POST /v1/alliances/{alliance}/subscriptions/{subscription}/deliveries/"
         "{delivery}/redeliver",
     ),
+    "GET audit at a revision": Route(
+        get(f"{A}/audit?asOf={AS_OF}&revision=1"),
+        ("audit",),
+        operation="GET /v1/alliances/{alliance}/audit",
+    ),
+    "GET documents as known at": Route(
+        get(f"{A}/documents?asKnownAt=2999-01-01T00:00:00Z"),
+        ("read",),
+        operation="GET /v1/alliances/{alliance}/documents",
+    ),
+    "GET decisions": Route(
+        get(f"{A}/decisions?status=owned"),
+        ("decisions",),
+        operation="GET /v1/alliances/{alliance}/decisions",
+    ),
+    "GET a decision": Route(
+        decision_url(),
+        ("decisions",),
+        operation="GET /v1/alliances/{alliance}/decisions/{decision_id}",
+    ),
+    "POST a decision's replay": Route(
+        decision_url(":replay"),
+        ("decisions",),
+        operation="POST /v1/alliances/{alliance}/decisions/{action}",
+    ),
+    "GET evidence": Route(
+        get(f"{A}/evidence?revision=2&asOf={AS_OF}"),
+        ("audit", "history"),
+        operation="GET /v1/alliances/{alliance}/evidence",
+    ),
+    "GET evidence with decisions": Route(
+        get(f"{A}/evidence?asOf={AS_OF}&decisions=2000-01-01T00:00:00Z/2999-01-01T00:00:00Z"),
+        ("audit", "history", "decisions"),
+        operation="GET /v1/alliances/{alliance}/evidence",
+    ),
 }
 
 
@@ -354,6 +445,10 @@ def test_the_table_follows_the_grants() -> None:
         "GET owner",
         "POST owner:batch",
         "POST tickets:route",
+        "GET owner at a revision",
+        "GET owner as known at",
+        "POST owner:batch as known at",
+        "POST tickets:route at a revision",
     ]
     assert [r for r in ROUTES if r not in allowed["partner"]] == [
         "PUT another Partner",
@@ -365,6 +460,8 @@ def test_the_table_follows_the_grants() -> None:
         "GET history",
         "GET history/verify",
         "GET history/checkpoint",
+        "GET evidence",
+        "GET evidence with decisions",
     ]
     assert [r for r in ROUTES if r not in allowed["auditor"]] == [
         "PUT its own Partner",

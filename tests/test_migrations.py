@@ -141,8 +141,8 @@ def migrate(engine: Engine, action: str, target: str) -> None:
 def test_a_database_made_before_migrations_is_adopted(engine: Engine, database_url: str) -> None:
     load_v1(engine)
     before = rows(engine)
-    assert upgrade(database_url) == Upgrade("0001", "0004", adopted=True)
-    assert revisions(engine) == ["0004"]
+    assert upgrade(database_url) == Upgrade("0001", "0005", adopted=True)
+    assert revisions(engine) == ["0005"]
     after = rows(engine)
     # Bodies, ETags, the log, the tokens: as they were; schema version 2 (0003's).
     [(state, version, generation)] = after.pop("registry_state")
@@ -191,15 +191,15 @@ def test_a_second_upgrade_changes_nothing(engine: Engine, database_url: str) -> 
     load_v1(engine)
     upgrade(database_url)
     before = rows(engine)
-    assert upgrade(database_url) == Upgrade("0004", "0004")
+    assert upgrade(database_url) == Upgrade("0005", "0005")
     assert rows(engine) == before
-    assert revisions(engine) == ["0004"]
+    assert revisions(engine) == ["0005"]
 
 
 def test_a_database_left_without_its_state_row_gets_one(engine: Engine, database_url: str) -> None:
     """The releases before migrations created the state row just after the tables."""
     load_v1(engine, rows=False)
-    assert upgrade(database_url) == Upgrade("0001", "0004", adopted=True)
+    assert upgrade(database_url) == Upgrade("0001", "0005", adopted=True)
     assert rows(engine)["registry_state"] == [(1, 2, 0)]
 
 
@@ -257,6 +257,15 @@ def test_a_downgrade_to_0003_drops_the_event_tables(engine: Engine, database_url
     assert layout(engine) == made
 
 
+def test_a_downgrade_to_0004_drops_the_decision_log(engine: Engine, database_url: str) -> None:
+    migrate(engine, "upgrade", "0004")
+    made = layout(engine)
+    upgrade(database_url)
+    assert {"decisions", "decision_heads"} <= set(layout(engine))
+    migrate(engine, "downgrade", "0004")
+    assert layout(engine) == made
+
+
 def test_the_tables_are_what_the_revisions_make(engine: Engine, database_url: str) -> None:
     """A change to registry/store/tables.py comes with its revision."""
     upgrade(database_url)
@@ -271,7 +280,7 @@ def test_a_newer_revision_is_refused(engine: Engine, database_url: str) -> None:
     with pytest.raises(DatabaseError) as refused:
         Store(database_url)
     assert str(refused.value) == (
-        "the database has schema revision 0999, newer than this registry's 0004; "
+        "the database has schema revision 0999, newer than this registry's 0005; "
         "upgrade alliance-registry"
     )
 
@@ -316,15 +325,15 @@ def test_registry_db_upgrade_and_current(engine: Engine, database_url: str) -> N
         registry_command("db", "current", database_url=database_url),
     ]
     assert [(r.returncode, r.stdout, r.stderr) for r in runs] == [
-        (0, "none: made before migrations; registry db upgrade brings it to 0004\n", ""),
+        (0, "none: made before migrations; registry db upgrade brings it to 0005\n", ""),
         (
             0,
             "upgraded the database from revision 0001 (adopted: made before migrations) to "
-            "revision 0004\n",
+            "revision 0005\n",
             "",
         ),
-        (0, "the database is at revision 0004 already; nothing to do\n", ""),
-        (0, "revision 0004, the newest\n", ""),
+        (0, "the database is at revision 0005 already; nothing to do\n", ""),
+        (0, "revision 0005, the newest\n", ""),
     ]
 
 
@@ -337,7 +346,7 @@ def test_registry_db_upgrade_refuses_a_newer_database(engine: Engine, database_u
     assert (refused.returncode, refused.stdout, refused.stderr) == (
         2,
         "",
-        "registry: the database has schema revision 0999, newer than this registry's 0004; "
+        "registry: the database has schema revision 0999, newer than this registry's 0005; "
         "upgrade alliance-registry\n",
     )
     assert revisions(engine) == ["0999"]
@@ -349,7 +358,7 @@ def test_serving_a_database_made_before_migrations_upgrades_it(
 ) -> None:
     load_v1(engine)
     with LiveServer(database_url, tmp_path / "serve.log") as server:
-        assert revisions(engine) == ["0004"]
+        assert revisions(engine) == ["0005"]
         with Store(database_url) as store:
             _, secret = store.create_token("admin", None, None, "test")
             assert digest(secret) in store.principals()
@@ -361,5 +370,5 @@ def test_serving_a_database_made_before_migrations_upgrades_it(
     assert (got.headers["etag"], got.headers["x-revision"]) == (FASTNET_PLC, "2")
     assert (
         "registry: upgraded the database from revision 0001 (adopted: made before migrations) "
-        "to revision 0004\n"
+        "to revision 0005\n"
     ) in server.output()

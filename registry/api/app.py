@@ -16,6 +16,7 @@ from litestar.types import ControllerRouterHandler
 
 from registry import __version__
 from registry.api.access import registry
+from registry.api.decisions import DecisionController
 from registry.api.documents import DocumentController
 from registry.api.edge import metrics_text
 from registry.api.history import HistoryController
@@ -139,6 +140,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         TicketController,
         SubscriptionController,
         metrics_text,
+        DecisionController,
     ]
 
 

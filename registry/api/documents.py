@@ -17,6 +17,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from registry.access import Principal
 from registry.api.access import authorization, authorize, registry
+from registry.api.asked import KnownAt, Revision, asked_about, revision_of
 from registry.api.openapi import DocumentsBody, problems
 from registry.api.revisions import (
     MinRevision,
@@ -148,21 +149,19 @@ class DocumentController(Controller):
         request: Request[Any, Any, Any],
         alliance: FromPath[str],
         kind: Annotated[str | None, QueryParameter(name="kind")] = None,
-        revision: Annotated[
-            int | None, QueryParameter(name="revision", ge=1, le=MAX_REVISION)
-        ] = None,
+        revision: Revision = None,
+        as_known_at: KnownAt = None,
         min_revision: MinRevision = None,
     ) -> Response[DocumentList]:
         authorize(request, "read", alliance)
         await reach(request, alliance, min_revision)
         state = registry(request)
-        # A revision past the current one shows the current documents: say which.
-        current = state.revision(alliance)
-        at = min(revision or current, current)
+        asked = revision_of(state, alliance, asked_about(revision, as_known_at))
+        at = asked or state.revision(alliance)
         tag = answer_tag("documents", alliance, at, kind)
         if matches(if_none_match(request), tag):
             return not_modified(tag)  # type: ignore[return-value]
-        found = state.documents(alliance, revision)
+        found = state.documents(alliance, asked)
         listed = DocumentList(
             alliance,
             at,
@@ -221,14 +220,15 @@ class DocumentController(Controller):
         alliance: FromPath[str],
         kind: FromPath[str],
         name: FromPath[str],
-        revision: Annotated[
-            int | None, QueryParameter(name="revision", ge=1, le=MAX_REVISION)
-        ] = None,
+        revision: Revision = None,
+        as_known_at: KnownAt = None,
         min_revision: MinRevision = None,
     ) -> Response[bytes]:
         authorize(request, "read", alliance)
         await reach(request, alliance, min_revision)
-        found = registry(request).document(alliance, kind, name, revision)
+        state = registry(request)
+        asked = revision_of(state, alliance, asked_about(revision, as_known_at))
+        found = state.document(alliance, kind, name, asked)
         headers = {"ETag": found.etag, "X-Revision": str(found.revision)}
         if matches(if_none_match(request), found.etag):  # the document's own tag
             return Response(b"", status_code=304, headers=headers)

@@ -9,6 +9,7 @@ single owner query of an alliance compiled already is answered on the loop (some
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
@@ -21,7 +22,9 @@ from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from registry.access import Principal
 from registry.api.access import authorize, registry
+from registry.api.asked import Asked, KnownAt, Revision, asked_about, viewed
 from registry.api.bodies import decoded, where
 from registry.api.openapi import OwnerParameters, json_body, problems
 from registry.api.problems import MAX_LISTED
@@ -43,6 +46,7 @@ from registry.model import DAY_FORM, parse_day
 from registry.report import RENDERERS, Audited
 from registry.resolve import QUERY_REFUSED, Answer, OwnerIndex
 from registry.service import Registry
+from registry.service.decisions import new_id, now, record_of
 
 MAX_BATCH = 10_000
 
@@ -123,19 +127,31 @@ class QueryController(Controller):
         # per-parameter and per-response work (OwnerParameters and the 200 response
         # above document both).
         alliance: str = request.path_params["alliance"]
-        authorize(request, "resolve", alliance)
+        principal = authorize(request, "resolve", alliance)
         state = registry(request)
         query = _query(request)
         at = _day(query.pop("at", None))
         await reach(request, alliance, parse_min_revision(query.pop("minRevision", None)))
-        view = state.compiled(alliance)
+        asked = asked_about(query.pop("revision", None), query.pop("asKnownAt", None))
+        view = state.compiled(alliance) if asked is None else None
         if view is None:  # not compiled at this revision yet: off the loop
-            view = await anyio.to_thread.run_sync(state.view, alliance)
-        asked = "\x1e".join(f"{name}={node}" for name, node in sorted(query.items()))
-        tag = answer_tag("owner", alliance, view.revision, at, asked)
+            view = await anyio.to_thread.run_sync(viewed, state, alliance, asked)
+        question = "\x1e".join(f"{name}={node}" for name, node in sorted(query.items()))
+        tag = answer_tag("owner", alliance, view.revision, at, question)
         if matches(if_none_match(request), tag):
+            # The client holds this answer already, with the decision it was recorded as.
             return _JsonAnswer(b"", tag, 304)
-        return _JsonAnswer(msgspec.json.encode(_ask(view.index, query, at, "$.query")), tag)
+        answer = _ask(view.index, query, at, "$.query")
+        if state.recorder is None:
+            return _JsonAnswer(msgspec.json.encode(answer), tag)
+        answer.decision_id = decision_id = new_id()
+        # No clock read here: the decision's time is its id's (read when written).
+        records = [record_of(answer, decision_id, "", principal, kind="owner")]
+        if state.recording_full:  # back-pressure: wait for room, but not on the loop
+            await anyio.to_thread.run_sync(state.record, records)
+        else:
+            state.record(records)
+        return _JsonAnswer(msgspec.json.encode(answer), tag, decision_id=decision_id)
 
     @post(
         "/owner:batch",
@@ -154,13 +170,21 @@ class QueryController(Controller):
         self,
         request: Request[Any, Any, Any],
         alliance: FromPath[str],
+        revision: Revision = None,
+        as_known_at: KnownAt = None,
         min_revision: MinRevision = None,
     ) -> ASGIApp:
-        authorize(request, "resolve", alliance)
+        principal = authorize(request, "resolve", alliance)
         await reach(request, alliance, min_revision)
+        asked = asked_about(revision, as_known_at)
         body = await request.body()
         answers = await anyio.to_thread.run_sync(
-            _batch, registry(request), alliance, body, where(request)
+            functools.partial(_batch, revision=asked),
+            registry(request),
+            alliance,
+            body,
+            where(request),
+            principal,
         )
         return _JsonAnswer(answers)
 
@@ -172,30 +196,50 @@ class QueryController(Controller):
         alliance: FromPath[str],
         as_of: Annotated[dt.date | None, QueryParameter(name="asOf")] = None,
         format: Annotated[Literal["json", "sarif", "csv"], QueryParameter(name="format")] = "json",
+        revision: Revision = None,
+        as_known_at: KnownAt = None,
         min_revision: MinRevision = None,
     ) -> Response[Report]:
         authorize(request, "audit", alliance)
         await reach(request, alliance, min_revision)
         state, day = registry(request), as_of or _today()
-        tag = answer_tag("audit", alliance, state.revision(alliance), day, format)
-        if matches(if_none_match(request), tag):
-            return not_modified(tag)  # type: ignore[return-value]
+        asked = asked_about(revision, as_known_at)
+        # The revision is known before the audit unless it is asked by instant.
+        if asked is None or asked.revision is not None:
+            known = asked.revision if asked is not None else None
+            tag = answer_tag("audit", alliance, known or state.revision(alliance), day, format)
+            if matches(if_none_match(request), tag):
+                return not_modified(tag)  # type: ignore[return-value]
         if format == "json":
-            report = await anyio.to_thread.run_sync(_audit, state, alliance, day)
+            report = await anyio.to_thread.run_sync(_audit, state, alliance, day, asked)
             # The view audited may be newer than the revision tagged: tag what it is.
             tag = answer_tag("audit", alliance, report.revision or 0, day, format)
+            if matches(if_none_match(request), tag):
+                return not_modified(tag)  # type: ignore[return-value]
             return tagged(Response(report), tag)
-        revision, text = await anyio.to_thread.run_sync(_rendered, state, alliance, day, format)
-        tag = answer_tag("audit", alliance, revision, day, format)
+        audited, text = await anyio.to_thread.run_sync(
+            _rendered, state, alliance, day, format, asked
+        )
+        tag = answer_tag("audit", alliance, audited, day, format)
+        if matches(if_none_match(request), tag):
+            return not_modified(tag)  # type: ignore[return-value]
         answer = Response(text.encode(), media_type=AUDIT_MEDIA[format])
         return tagged(answer, tag)
 
 
-def _batch(state: Registry, alliance: str, body: bytes, asked: str) -> bytes:
+def _batch(
+    state: Registry,
+    alliance: str,
+    body: bytes,
+    asked: str,
+    principal: Principal,
+    *,
+    revision: Asked | None,
+) -> bytes:
     """The encoded answers of a batch, or the refusal listing (the first MAX_LISTED
-    of) every error, each at its query."""
+    of) every error, each at its query; each answer a decision of its own."""
     data = decoded(body, OwnerBatch, asked)
-    view = state.view(alliance)
+    view = viewed(state, alliance, revision)
     default = data.at or _today()
     answers: list[Answer] = []
     errors: list[LocatedError] = []
@@ -212,15 +256,23 @@ def _batch(state: Registry, alliance: str, body: bytes, asked: str) -> bytes:
                 errors += error.errors[: MAX_LISTED + 1 - len(errors)]  # one more says "more"
     if errors:
         raise InvalidQuery(f"{found} error(s) in the queries; nothing answered", errors)
+    if state.recorder is not None:
+        when, records = now(), []
+        for answer in answers:
+            answer.decision_id = decision_id = new_id()
+            records.append(record_of(answer, decision_id, when, principal, kind="batch"))
+        state.record(records)  # in this worker thread: waits here if the buffer is full
     return msgspec.json.encode(OwnerAnswers(alliance, view.revision, answers))
 
 
-def _audit(state: Registry, alliance: str, day: dt.date) -> Report:
-    return state.view(alliance).audit(day)
+def _audit(state: Registry, alliance: str, day: dt.date, asked: Asked | None) -> Report:
+    return viewed(state, alliance, asked).audit(day)
 
 
-def _rendered(state: Registry, alliance: str, day: dt.date, format: str) -> tuple[int, str]:
-    view = state.view(alliance)
+def _rendered(
+    state: Registry, alliance: str, day: dt.date, format: str, asked: Asked | None
+) -> tuple[int, str]:
+    view = viewed(state, alliance, asked)
     text = RENDERERS[format]([Audited(view.audit(day), view.bundle.origins)], "error")
     return view.revision, text
 
@@ -283,12 +335,20 @@ class _JsonAnswer:
     """An ASGI response of one encoded JSON body, status 200 (or 304 with none),
     with its ETag when it has one."""
 
-    __slots__ = ("body", "status", "tag")
+    __slots__ = ("body", "decision_id", "status", "tag")
 
-    def __init__(self, body: bytes, tag: str | None = None, status: int = 200) -> None:
+    def __init__(
+        self,
+        body: bytes,
+        tag: str | None = None,
+        status: int = 200,
+        *,
+        decision_id: str | None = None,
+    ) -> None:
         self.body = body
         self.tag = tag
         self.status = status
+        self.decision_id = decision_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = [
@@ -299,6 +359,8 @@ class _JsonAnswer:
             headers = []
         if self.tag is not None:
             headers += [(b"etag", self.tag.encode()), (b"cache-control", CACHE_CONTROL.encode())]
+        if self.decision_id is not None:
+            headers.append((b"x-decision-id", self.decision_id.encode()))
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": self.body, "more_body": False})
 

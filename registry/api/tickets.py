@@ -5,21 +5,25 @@ alliance first, if its view is not built yet)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 import anyio.to_thread
-from litestar import Controller, Request, post
+from litestar import Controller, Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Schema
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK
 
+from registry.access import Principal
 from registry.api.access import authorize, registry
+from registry.api.asked import Asked, KnownAt, Revision, asked_about, viewed
 from registry.api.bodies import decoded, where
 from registry.api.openapi import json_body, problems
 from registry.api.problems import MEDIA_TYPE, Problem
 from registry.service import Registry
+from registry.service.decisions import new_id, now, record_of
 from registry.tickets import Routing, route
 
 TICKET = Schema(
@@ -57,15 +61,48 @@ class TicketController(Controller):
         },
     )
     async def route_ticket(
-        self, request: Request[Any, Any, Any], alliance: FromPath[str]
-    ) -> Routing:
-        authorize(request, "resolve", alliance)
+        self,
+        request: Request[Any, Any, Any],
+        alliance: FromPath[str],
+        revision: Revision = None,
+        as_known_at: KnownAt = None,
+    ) -> Response[Routing]:
+        principal = authorize(request, "resolve", alliance)
+        asked = asked_about(revision, as_known_at)
         body = await request.body()
-        return await anyio.to_thread.run_sync(
-            _route, registry(request), alliance, body, where(request)
+        routing = await anyio.to_thread.run_sync(
+            functools.partial(_route, revision=asked),
+            registry(request),
+            alliance,
+            body,
+            where(request),
+            principal,
         )
+        headers = {} if routing.decision_id is None else {"X-Decision-Id": routing.decision_id}
+        return Response(routing, headers=headers)
 
 
-def _route(state: Registry, alliance: str, body: bytes, asked: str) -> Routing:
+def _route(
+    state: Registry,
+    alliance: str,
+    body: bytes,
+    asked: str,
+    principal: Principal,
+    *,
+    revision: Asked | None,
+) -> Routing:
     ticket = decoded(body, dict[str, Any], asked)
-    return route(ticket, state.view(alliance).index, dt.datetime.now(dt.UTC))
+    routing = route(ticket, viewed(state, alliance, revision).index, dt.datetime.now(dt.UTC))
+    if state.recorder is not None:
+        routing.decision_id = decision_id = new_id()
+        ticket_id = ticket.get("id") if isinstance(ticket, dict) else None
+        record = record_of(
+            routing,
+            decision_id,
+            now(),
+            principal,
+            kind="ticket",
+            ticket=None if ticket_id is None else str(ticket_id)[:200],
+        )
+        state.record([record])  # in this worker thread: waits here if the buffer is full
+    return routing

@@ -293,6 +293,15 @@ class Live:
                 self._builds.pop(key, None)
         return view
 
+    def check_revision(self, alliance: str, revision: int) -> None:
+        """NotFound, naming the current revision, for one the alliance does not have."""
+        current = self.revisions.get(alliance, 0)
+        if not 1 <= revision <= current:
+            raise NotFound(
+                f"no revision {revision} of alliance '{alliance}': its current revision is "
+                f"{current}"
+            )
+
     def _build(self, alliance: str, revision: int, *, current: bool) -> View:
         """The alliance compiled at `revision`, from the cached view of the nearest
         revision where there is one (its unchanged documents are kept)."""
@@ -354,11 +363,26 @@ def compile_stored(
     return bundle
 
 
+def load_documents(alliance: str, revision: int, files: list[tuple[str, str]]) -> Bundle:
+    """The alliance's bundle from stored JSON bodies (name, text), as they were at
+    `revision` (the evidence verifier loads a file's documents the same way)."""
+    result = LoadResult()
+    stored = read_stored(iter(files), result)
+    bundle = bundle_documents(stored, result).bundles.get(alliance)
+    if bundle is None:  # only a database edited by hand could leave this
+        raise RuntimeError(
+            f"the stored documents of '{alliance}' at revision {revision} do not load: "
+            f"{result.errors[:3]}"
+        )
+    return bundle
+
+
 _VERBS: dict[Action, str] = {
     "read": "read documents",
     "resolve": "ask owner queries",
     "audit": "run audits",
     "history": "read the change log",
+    "decisions": "read the decision log",
     "write": "write documents",
     "force": "force a write that adds error findings",
     "subscribe": "manage event subscriptions",

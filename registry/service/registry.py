@@ -11,19 +11,30 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import msgspec
 
 from registry.access import Action, Principal, Role, scope_problem
 from registry.checkpoint import Checkpoint, CheckpointError, Signer, Verifier
-from registry.errors import InvalidDocuments, InvalidRequest, NotFound
+from registry.dimensions import Node
+from registry.errors import (
+    Forbidden,
+    InvalidDocuments,
+    InvalidQuery,
+    InvalidRequest,
+    LocatedError,
+    NotFound,
+)
 from registry.events import Allow
 from registry.load import load
 from registry.messages import choices, suggest
 from registry.model import KINDS, SLUG_PATTERN, to_builtins
+from registry.resolve import QUERY_REFUSED
+from registry.service import evidence
+from registry.service.decisions import DecisionOut, Recorder, Replay, replayed, shown
 from registry.service.dispatch import Dispatcher
 from registry.service.events import Calendar, Subscriptions
 from registry.service.lifecycle import Background
@@ -32,6 +43,7 @@ from registry.service.metrics import Counts, Figures, Findings, exposition
 from registry.service.writes import Outcome, Request, write
 from registry.settings import Settings
 from registry.store import Entry, Proof, Store, StoredDocument
+from registry.store.decisions import Decision, Filters, Stored
 from registry.store.tables import TokenRow
 
 # The severities `registry_findings` counts (info findings are not for alerts).
@@ -64,11 +76,13 @@ class Registry:
         self,
         store: Store,
         view_memory: int = DEFAULT_VIEW_MEMORY,
+        recorder: Recorder | None = None,
         *,
         settings: Settings | None = None,
     ) -> None:
         self._store = store
         self._live = Live(store, view_memory)
+        self.recorder = recorder
         self._settings = settings or Settings()
         self.subscriptions = Subscriptions(store, Allow.parse(self._settings.webhook_allow))
         self._dispatcher: Dispatcher | None = None
@@ -93,10 +107,12 @@ class Registry:
 
     def close(self, timeout: float = 30) -> None:
         """Stop dispatching and the other background work (within `timeout` seconds),
-        then the store."""
+        flush the last decisions, then close the store."""
         self.stop_dispatch()
         self.background.stop(timeout)
         self._live.stop_listening()
+        if self.recorder is not None:
+            self.recorder.close()  # the last decisions, while the store is open
         self._store.close()
 
     # -- events ----------------------------------------------------------------
@@ -249,6 +265,21 @@ class Registry:
         """The cache of compiled views (its size and evictions, for operators)."""
         return self._live.views
 
+    def check_revision(self, alliance: str, revision: int) -> None:
+        """NotFound, naming the current revision, for one the alliance does not have."""
+        self._live.check_revision(alliance, revision)
+
+    def revision_at(self, alliance: str, instant: dt.datetime) -> int:
+        """The revision that was current at `instant` (NotFound before the first)."""
+        at = instant.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+        found = self._store.revision_at(alliance, at)
+        if found == 0:
+            raise NotFound(
+                f"alliance '{alliance}' had no revision yet at {at}; its current revision is "
+                f"{self._live.revisions.get(alliance, 0)}"
+            )
+        return found
+
     def documents(self, alliance: str, revision: int | None = None) -> list[StoredDocument]:
         return self._store.documents(alliance, revision)
 
@@ -320,6 +351,155 @@ class Registry:
                 f"revision {revision} was written while the server had no signing key, and has none"
             )
         raise NoCheckpoint(f"no checkpoint of {what}: {reason}")
+
+    # -- the decision log ---------------------------------------------------------
+
+    def record(self, decisions: Sequence[Decision]) -> None:
+        """Buffer answers for the decision log (waits while its buffer is full: off the
+        event loop, or after `recording_full` said no)."""
+        if self.recorder is not None and decisions:
+            self.recorder.record(decisions)
+
+    @property
+    def recording_full(self) -> bool:
+        return self.recorder is not None and self.recorder.full
+
+    def decisions(
+        self,
+        principal: Principal,
+        alliance: str,
+        filters: Filters,
+        under: str | None = None,
+        limit: int = 100,
+    ) -> tuple[list[DecisionOut], str | None]:
+        """A page of the alliance's decisions, latest first, and the cursor of the next
+        page (None: no more). A partner token sees those that name its partner.
+        `under` (DIMENSION:NODE) keeps the decisions whose query names that node or
+        one below it. Off the event loop."""
+        self._live.allow(principal, "decisions", alliance)
+        filters = self._partner_scope(principal, filters)
+        inside = None if under is None else self._under(alliance, under)
+        found: list[Stored] = []
+        scanned, cursor, exhausted = 0, filters.before, False
+        while len(found) <= limit and scanned < MAX_SCANNED:
+            chunk = limit + 1 if inside is None else SCAN_CHUNK
+            rows = self._store.decisions.page(alliance, replace(filters, before=cursor), chunk)
+            scanned += len(rows)
+            if rows:
+                cursor = rows[-1].id
+            found += rows if inside is None else [r for r in rows if _falls_under(r, inside)]
+            if len(rows) < chunk:
+                exhausted = True
+                break
+        page = found[:limit]
+        if len(found) > limit:
+            following: str | None = page[-1].id
+        else:  # all read, or the scan stopped early: go on from where it stopped
+            following = None if exhausted else cursor
+        return [shown(row) for row in page], following
+
+    def decision(self, principal: Principal, alliance: str, decision_id: str) -> Stored:
+        self._live.allow(principal, "decisions", alliance)
+        found = self._store.decisions.get(alliance, decision_id) if _is_uuid(decision_id) else None
+        if found is None or (
+            principal.role == "partner" and f",{principal.partner}," not in found.partners
+        ):
+            raise NotFound(f"no decision {decision_id} in alliance '{alliance}'")
+        return found
+
+    def replay(self, principal: Principal, alliance: str, decision_id: str) -> Replay:
+        """The decision answered again at its revision and day (off the event loop)."""
+        return self.replay_all([self.decision(principal, alliance, decision_id)])[0]
+
+    def replay_recorded(self, decision_id: str) -> Replay:
+        """Any alliance's decision answered again (the command line's, with database
+        access; no token)."""
+        found = self._store.decisions.get(None, decision_id) if _is_uuid(decision_id) else None
+        if found is None:
+            raise NotFound(f"no decision {decision_id} in the registry")
+        return self.replay_all([found])[0]
+
+    def replay_all(self, stored: Sequence[Stored]) -> list[Replay]:
+        """Each decision answered again; each revision is compiled once."""
+        self._live.refresh()
+        views: dict[tuple[str, int], View] = {}
+        out = []
+        for decision in stored:
+            key = (decision.alliance, decision.revision)
+            if key not in views:
+                views[key] = self._live.view(*key)
+            query = msgspec.json.decode(decision.query, type=dict[str, str])
+            answer = views[key].index.owner(query, dt.date.fromisoformat(decision.day))
+            out.append(replayed(decision, answer))
+        return out
+
+    def prune_decisions(
+        self, retention: dt.timedelta, now: dt.datetime | None = None
+    ) -> dict[str, int]:
+        """Remove decisions older than `retention`, and note it in each alliance's change
+        log (an entry writing no document): pruned decisions are gone from evidence."""
+        cutoff = (now or dt.datetime.now(dt.UTC)) - retention
+        removed = self._store.decisions.prune(cutoff)
+        when = cutoff.astimezone(dt.UTC).isoformat(timespec="seconds")
+        for alliance, count in sorted(removed.items()):
+            if alliance not in self._store.alliances():
+                continue
+            with self._store.writing(alliance) as draft:
+                draft.commit([], "decision retention", f"prune-decisions {count} before {when}")
+        if removed:
+            self._live.refresh()
+        return removed
+
+    def evidence(
+        self,
+        principal: Principal,
+        alliance: str,
+        revision: int | None,
+        as_of: dt.date,
+        span: tuple[str, str] | None = None,
+    ) -> bytes:
+        """The evidence file of the alliance at `revision` (default: the current one),
+        its audit as of `as_of`, with the decisions answered in `span` (off the loop)."""
+        self._live.allow(principal, "audit", alliance)
+        self._live.allow(principal, "history", alliance)
+        if span is not None:
+            self._live.allow(principal, "decisions", alliance)
+        current = self._live.revisions[alliance]
+        return evidence.build(
+            self._store, self._live, alliance, revision or current, as_of=as_of, span=span
+        )
+
+    def _partner_scope(self, principal: Principal, filters: Filters) -> Filters:
+        if principal.role != "partner":
+            return filters
+        if filters.partner not in (None, principal.partner):
+            raise Forbidden(
+                f"a partner token sees only the decisions that name its partner "
+                f"'{principal.partner}'"
+            )
+        return replace(filters, partner=principal.partner)
+
+    def _under(self, alliance: str, under: str) -> Under:
+        dimension, _, node = under.partition(":")
+        space = self._live.view(alliance).bundle.space
+        if dimension not in space.by_name or not node:
+            raise InvalidQuery(
+                QUERY_REFUSED,
+                [
+                    LocatedError(
+                        "$.query.under",
+                        f"'{under}' is not DIMENSION:NODE of a dimension of the alliance "
+                        f"({choices(space.names)})",
+                    )
+                ],
+            )
+        found = space.dimensions[space.by_name[dimension]].nodes.get(node)
+        if found is None:
+            raise InvalidQuery(
+                QUERY_REFUSED,
+                [LocatedError("$.query.under", f"dimension '{dimension}' has no node '{node}'")],
+            )
+        return dimension, space.dimensions[space.by_name[dimension]].nodes, found.lo, found.hi
 
     # -- writes ----------------------------------------------------------------
 
@@ -403,6 +583,28 @@ class Registry:
 
     def tokens(self) -> list[TokenRow]:
         return self._store.tokens()
+
+
+# A decision list filtered by node reads the log in chunks and keeps what falls under
+# it; one page reads at most MAX_SCANNED decisions, then hands back a cursor.
+SCAN_CHUNK = 500
+MAX_SCANNED = 20_000
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _is_uuid(text: str) -> bool:
+    return _UUID.match(text) is not None
+
+
+# A node filter: the dimension, its nodes (at the current revision), the node's span.
+Under = tuple[str, Mapping[str, Node], int, int]
+
+
+def _falls_under(decision: Stored, inside: Under) -> bool:
+    dimension, nodes, lo, hi = inside
+    name = msgspec.json.decode(decision.query, type=dict[str, str]).get(dimension)
+    node = None if name is None else nodes.get(name)
+    return node is not None and lo <= node.lo and node.hi <= hi
 
 
 def _is_name(name: str) -> bool:

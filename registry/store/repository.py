@@ -73,6 +73,7 @@ from registry.store.database import (
     prepare,
     revision_of,
 )
+from registry.store.decisions import DecisionLog
 from registry.store.notify import Listener, channel_of, first_line, notify
 from registry.store.outbox import Route
 from registry.store.tables import (
@@ -180,6 +181,7 @@ class Store:
             self.engine.dispose()
             raise
         self.outbox = outbox.Outbox(self.engine)
+        self.decisions = DecisionLog(self.engine, self.registry_id, signer)
         self._probe: Any = None  # the pooled connection the cursor below lives on
         self._probe_cursor: Any = None
         self._probe_lock = threading.Lock()
@@ -300,6 +302,41 @@ class Store:
                 .limit(limit)
             ).all()
         return [_entry(r) for r in rows]
+
+    def revision_at(self, alliance: str, instant: str) -> int:
+        """The alliance's revision current at `instant` (ISO, UTC): that of its last
+        change-log entry written at or before it (0: none yet)."""
+        with Session(self.engine) as session:
+            found = session.exec(
+                select(ChangeRow.revision)
+                .where(ChangeRow.alliance == alliance, ChangeRow.at <= instant)
+                .order_by(col(ChangeRow.revision).desc())
+                .limit(1)
+            ).first()
+        return found or 0
+
+    def changes(self, alliance: str, upto: int) -> list[ChangeRow]:
+        """The alliance's change-log entries up to revision `upto`, as stored."""
+        with Session(self.engine) as session:
+            return list(
+                session.exec(
+                    select(ChangeRow)
+                    .where(ChangeRow.alliance == alliance, ChangeRow.revision <= upto)
+                    .order_by(col(ChangeRow.revision))
+                )
+            )
+
+    def covering(self, alliance: str, revision: int) -> CheckpointRow | None:
+        """The first checkpoint of the alliance's change log at or after `revision`."""
+        with Session(self.engine) as session:
+            return session.exec(
+                select(CheckpointRow)
+                .where(
+                    CheckpointRow.chain == alliance_chain(alliance), CheckpointRow.size >= revision
+                )
+                .order_by(col(CheckpointRow.size))
+                .limit(1)
+            ).first()
 
     def verify(self, alliance: str | None = None) -> dict[str, list[str]]:
         """Each alliance's log problems (empty when intact)."""

@@ -213,3 +213,50 @@ class CalendarRow(SQLModel, table=True):
     alliance: str = Field(primary_key=True)
     key: str = Field(primary_key=True)
     value: str = ""
+
+
+# -- the decision log (revision 0005): answers given, chained per alliance ------------
+
+
+class DecisionRow(SQLModel, table=True):
+    """One answer the registry gave (an owner query, one query of a batch, a routed
+    ticket), as the decision log records it. `seq` and `hash` chain each alliance's
+    decisions (store/decisions.py); `month` (YYYYMM of `at`) is the partition key on
+    PostgreSQL, where the table is partitioned by month (migration 0005). JSON columns
+    are hashed as stored, so a verifier recomputes the chain from the text."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        Index("ix_decisions_alliance_id", "alliance", "id"),
+        Index("ix_decisions_alliance_seq", "alliance", "seq"),
+    )
+    month: int = Field(primary_key=True)
+    id: str = Field(primary_key=True)  # UUIDv7, time-ordered
+    alliance: str
+    seq: int
+    at: str  # when it was answered (UTC, milliseconds)
+    kind: str  # owner, batch, ticket
+    revision: int
+    day: str  # the day asked about
+    query: str  # JSON object, dimension -> node
+    status: str
+    owner: str | None = None  # JSON {partner, contract}
+    face: str | None = None  # the face's partner
+    handoff: str | None = None  # JSON of the handoff endpoint {name, type, address}
+    partners: str  # ",a,b,": the partners the answer names (owner, face, candidates)
+    token: int
+    role: str
+    ticket: str | None = None  # the ticket's id, for a routed ticket
+    previous: str
+    hash: str
+
+
+class DecisionHeadRow(SQLModel, table=True):
+    """Each alliance's decision chain: its length and last hash. Its row lock (on
+    SQLite the file's write lock) serialises the processes that flush decisions."""
+
+    __tablename__ = "decision_heads"
+    alliance: str = Field(primary_key=True)
+    size: int = 0
+    head: str = ""
+    pruned: str = ""  # the time decisions before which were pruned (retention)

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import anyio.to_thread
+import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import HTTPException, NotFoundException
@@ -38,7 +39,8 @@ from registry.errors import (
 )
 from registry.messages import unknown
 from registry.model import DAY_FORM, parse_day
-from registry.service import Registry
+from registry.service import Filters, Registry
+from registry.service.decisions import DecisionOut, shown
 from registry.views.history import HISTORY_PAGE, history_view, history_window
 from registry.views.matrix import column_choices
 from registry.views.pages import AlliancePage, Listed, alliance_page, listed
@@ -47,6 +49,8 @@ from registry.views.templating import STATIC, environment
 COOKIE = "registry_token"
 UI_ROLES = ("auditor", "manager", "admin")
 MAX_EXPANDED = 64  # nodes unfolded at once through `expand`
+DECISION_PAGE = 50
+DECISION_STATUSES = ("owned", "unowned", "conflict", "ambiguous")
 HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": (
@@ -93,7 +97,7 @@ def static_files() -> Router:
 
 # The page's own query parameters; any other one names a dimension to fix
 # (`?channel=web`), so a dimension of one of these names cannot be fixed by URL.
-PAGE_PARAMETERS = ("asOf", "cols", "expand", "log")
+PAGE_PARAMETERS = ("asOf", "cols", "expand", "log", "revision", "asKnownAt")
 
 
 async def _no_control_characters(request: Request[Any, Any, Any]) -> None:
@@ -116,6 +120,8 @@ class Links:
     cols: str | None
     expanded: tuple[str, ...]
     fixed: tuple[tuple[str, str], ...] = ()
+    # The revision asked about (`revision` or `asKnownAt`), kept by every link.
+    pinned: tuple[tuple[str, str], ...] = ()
 
     def url(
         self,
@@ -124,6 +130,7 @@ class Links:
         fixed: Sequence[tuple[str, str]] | None = None,
     ) -> str:
         params: list[tuple[str, str | None]] = [("asOf", self.as_of), ("cols", self.cols)]
+        params += list(self.pinned)
         params += list(self.fixed if fixed is None else fixed)
         params += [("expand", name) for name in expanded]
         params.append(("log", None if log is None else str(log)))
@@ -354,11 +361,14 @@ class WebController(Controller):
         cols: Annotated[str | None, QueryParameter(name="cols")] = None,
         expand: Annotated[list[str] | None, QueryParameter(name="expand")] = None,
         log_after: Annotated[int | None, QueryParameter(name="log", ge=0)] = None,
+        revision: Annotated[str | None, QueryParameter(name="revision")] = None,
+        known_at: Annotated[str | None, QueryParameter(name="asKnownAt")] = None,
     ) -> Response[Any]:
         principal = _principal(request)
         state = registry(request)
         state.allow(principal, "audit", alliance)
         day = _day(as_of)
+        pinned = _pinned(revision, known_at)
         expanded = tuple(dict.fromkeys(expand or ()))[:MAX_EXPANDED]
         asked = {
             name: value
@@ -369,6 +379,7 @@ class WebController(Controller):
         assert engine is not None
 
         def draw() -> str:
+            at = _revision(state, alliance, pinned)
             page = build_page(
                 state,
                 principal,
@@ -378,6 +389,7 @@ class WebController(Controller):
                 expanded=expanded,
                 log_after=log_after,
                 fixed=asked,
+                revision=at,
             )
             links = Links(
                 f"/ui/alliances/{alliance}",
@@ -385,8 +397,12 @@ class WebController(Controller):
                 cols or None,
                 expanded,
                 tuple(page.matrix.fixed),
+                tuple((k, v) for k, v in (("revision", revision), ("asKnownAt", known_at)) if v),
             )
             context = {
+                "revision": at,
+                "current": state.revision(alliance),
+                "decisions": principal.may("decisions", alliance),
                 "page": page,
                 "links": links,
                 "page_parameters": PAGE_PARAMETERS,
@@ -404,6 +420,67 @@ class WebController(Controller):
             raise InvalidRequest(f"asOf {day} is too far out; pick a day nearer now") from None
         return Response(html, media_type=MediaType.HTML, headers=HEADERS)
 
+    @get("/alliances/{alliance:str}/decisions", summary="The alliance's decisions, latest first")
+    async def decisions(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        alliance: FromPath[str],
+        partner: Annotated[str | None, QueryParameter(name="partner")] = None,
+        status: Annotated[str | None, QueryParameter(name="status")] = None,
+        cursor: Annotated[str | None, QueryParameter(name="cursor")] = None,
+    ) -> Response[Any]:
+        principal = _principal(request)
+        state = registry(request)
+        state.allow(principal, "decisions", alliance)
+        if cursor is not None and (len(cursor) != 36 or not cursor.isascii()):
+            raise InvalidRequest("not a cursor of this page")
+        filters = Filters(partner=partner or None, status=status or None, before=cursor)
+
+        def read() -> tuple[list[DecisionOut], str | None, list[str]]:
+            found, following = state.decisions(principal, alliance, filters, None, DECISION_PAGE)
+            partners = sorted(state.view(alliance).bundle.partners)
+            return found, following, partners
+
+        found, following, partners = await anyio.to_thread.run_sync(read)
+        more = None
+        if following is not None:
+            query = [("partner", partner), ("status", status), ("cursor", following)]
+            more = f"/ui/alliances/{alliance}/decisions?" + urlencode(
+                [(k, v) for k, v in query if v]
+            )
+        context = {
+            "alliance": alliance,
+            "decisions": found,
+            "next": more,
+            "partner": partner,
+            "status": status,
+            "partners": partners,
+            "statuses": DECISION_STATUSES,
+            "who": principal.actor,
+        }
+        return _page("decisions.html", context)
+
+    @get("/alliances/{alliance:str}/decisions/{decision_id:str}", summary="A decision replayed")
+    async def decision(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        alliance: FromPath[str],
+        decision_id: FromPath[str],
+    ) -> Response[Any]:
+        principal = _principal(request)
+        state = registry(request)
+        found = await anyio.to_thread.run_sync(state.decision, principal, alliance, decision_id)
+        replay = await anyio.to_thread.run_sync(state.replay_all, [found])
+        context = {
+            "alliance": alliance,
+            "decision": shown(found),
+            "replay": replay[0],
+            "who": principal.actor,
+        }
+        return _page("decision.html", context)
+
 
 def build_page(
     state: Registry,
@@ -415,11 +492,12 @@ def build_page(
     expanded: Sequence[str],
     log_after: int | None,
     fixed: Mapping[str, str] | None = None,
+    revision: int | None = None,
 ) -> AlliancePage:
-    """The page of one alliance at its current revision (the benchmark calls this).
-    `fixed` holds the query's other parameters: a dimension's name and the node to
-    fix it to; one that names no dimension is left out, a node it lacks refused."""
-    view = state.view(alliance)
+    """The page of one alliance at `revision` (default: its current one; the benchmark
+    calls this). `fixed` holds the query's other parameters: a dimension's name and the
+    node to fix it to; one that names no dimension is left out, a node it lacks refused."""
+    view = state.view(alliance, revision)
     choices = column_choices(view.bundle)
     if cols is not None and cols not in choices:
         raise InvalidRequest(
@@ -446,6 +524,33 @@ def build_page(
         history=history,
         fixed=fixes,
     )
+
+
+def _pinned(revision: str | None, known_at: str | None) -> int | dt.datetime | None:
+    """The revision the page is asked about: a number, an instant, or None (current)."""
+    if revision and known_at:
+        raise InvalidRequest("give revision or asKnownAt, not both")
+    if revision:
+        if not (revision.isascii() and revision.isdigit()) or not 1 <= int(revision) < 2**31:
+            raise InvalidRequest(f"revision '{revision[:40]}' is not a revision number")
+        return int(revision)
+    if known_at:
+        try:
+            instant = msgspec.convert(known_at, dt.datetime)
+        except msgspec.ValidationError:
+            raise InvalidRequest(
+                f"asKnownAt '{known_at[:40]}' is not an instant such as 2026-11-22T10:00:00Z"
+            ) from None
+        return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
+    return None
+
+
+def _revision(state: Registry, alliance: str, pinned: int | dt.datetime | None) -> int | None:
+    if isinstance(pinned, dt.datetime):
+        return state.revision_at(alliance, pinned)
+    if pinned is not None:
+        state.check_revision(alliance, pinned)
+    return pinned
 
 
 def _day(text: str | None) -> dt.date:

@@ -1,0 +1,339 @@
+"""The decision log's storage: appending flushed decisions to each alliance's decision
+chain (signed like the change logs), reading them back, and pruning old ones.
+
+Each alliance's decisions form a hash chain of their own: decision `seq` n hashes its
+stored columns on the hash of decision n - 1, and every flush signs a checkpoint of
+the chain (`decisions/<alliance>`, size = decisions so far) in its transaction. So a
+decision edited or deleted in the database no longer recomputes to a signed head:
+an evidence file carries the checkpoints before and after the decisions it holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import msgspec
+from sqlalchemy import Engine, delete, text
+from sqlmodel import Session, col, select
+
+from registry.checkpoint import Signer, origin
+from registry.store.chain import GENESIS
+from registry.store.tables import CheckpointRow, DecisionHeadRow, DecisionRow
+
+# What `DecisionRow` columns a decision's hash covers, in this order (with `previous`
+# first): every column but the partition key and the hash itself.
+HASHED = (
+    "id",
+    "alliance",
+    "seq",
+    "at",
+    "kind",
+    "revision",
+    "day",
+    "query",
+    "status",
+    "owner",
+    "face",
+    "handoff",
+    "partners",
+    "token",
+    "role",
+    "ticket",
+)
+
+
+def decisions_chain(alliance: str) -> str:
+    return f"decisions/{alliance}"
+
+
+class Decision(msgspec.Struct, frozen=True, kw_only=True):
+    """One answer as the service hands it to the store (JSON columns as text). `at`
+    empty: the time in the id (a UUIDv7), read when it is written."""
+
+    id: str
+    alliance: str
+    at: str
+    kind: str
+    revision: int
+    day: str
+    query: str
+    status: str
+    owner: str | None
+    face: str | None
+    handoff: str | None
+    partners: str
+    token: int
+    role: str
+    ticket: str | None
+
+
+class Stored(msgspec.Struct, frozen=True, kw_only=True):
+    """A decision as stored: a Decision with its place in the chain."""
+
+    id: str
+    alliance: str
+    seq: int
+    at: str
+    kind: str
+    revision: int
+    day: str
+    query: str
+    status: str
+    owner: str | None
+    face: str | None
+    handoff: str | None
+    partners: str
+    token: int
+    role: str
+    ticket: str | None
+    previous: str
+    hash: str
+
+
+def decision_hash(stored: Stored | DecisionRow, previous: str | None = None) -> str:
+    start = stored.previous if previous is None else previous
+    return _hash(start, [getattr(stored, name) for name in HASHED])
+
+
+def _hash(previous: str, fields: list[object]) -> str:
+    return hashlib.sha256(_encode(["decision", previous, *fields])).hexdigest()
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def at_of(decision_id: str) -> str:
+    """When a decision was answered, from its UUIDv7's millisecond timestamp."""
+    ms = int(decision_id[:8] + decision_id[9:13], 16)
+    when = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+    return when.isoformat(timespec="milliseconds")
+
+
+def month_of(at: str) -> int:
+    return int(at[0:4]) * 100 + int(at[5:7])
+
+
+@dataclass(frozen=True)
+class Filters:
+    partner: str | None = None
+    status: str | None = None
+    since: str | None = None  # at >= since
+    until: str | None = None  # at < until
+    ticket: str | None = None
+    before: str | None = None  # the cursor: ids below it (latest first)
+
+
+class DecisionLog:
+    """The decision tables of one store's database."""
+
+    def __init__(self, engine: Engine, registry_id: str, signer: Signer | None) -> None:
+        self.engine = engine
+        self.registry_id = registry_id
+        self.signer = signer
+        self.postgres = engine.dialect.name == "postgresql"
+        self._months: set[int] = set()
+
+    def append(self, decisions: Sequence[Decision]) -> None:
+        """Append the decisions, in order, to their alliances' chains in one
+        transaction, signing each chain's new head when the store has a key."""
+        if not decisions:
+            return
+        by_alliance: dict[str, list[Decision]] = {}
+        for decision in decisions:
+            by_alliance.setdefault(decision.alliance, []).append(decision)
+        if self.postgres:
+            self._partitions({month_of(d.at or at_of(d.id)) for d in decisions})
+        with Session(self.engine) as session:
+            connection = session.connection()
+            marks = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+            insert_sql = (
+                f"INSERT INTO decisions (month, {', '.join(HASHED)}, previous, hash) "
+                f"VALUES ({', '.join([marks] * (len(HASHED) + 3))})"
+            )
+            for alliance in sorted(by_alliance):  # one lock order for every process
+                # A write first: SQLite takes its write lock here, for the whole flush.
+                connection.execute(_HEAD_ROW, {"alliance": alliance})
+                query = select(DecisionHeadRow).where(DecisionHeadRow.alliance == alliance)
+                if self.postgres:
+                    query = query.with_for_update()
+                head = session.exec(query).one()
+                size, previous = head.size, head.head or GENESIS
+                rows = []
+                for d in by_alliance[alliance]:
+                    size += 1
+                    at = d.at or at_of(d.id)
+                    fields = [
+                        d.id, alliance, size, at, d.kind, d.revision, d.day, d.query, d.status,
+                        d.owner, d.face, d.handoff, d.partners, d.token, d.role, d.ticket,
+                    ]  # fmt: skip
+                    digest = _hash(previous, fields)
+                    rows.append((month_of(at), *fields, previous, digest))
+                    previous = digest
+                connection.exec_driver_sql(insert_sql, rows)  # `at`: the last one's
+                if self.signer is not None:
+                    chain = decisions_chain(alliance)
+                    note = self.signer.sign(origin(self.registry_id, chain), size, previous, at)
+                    session.add(
+                        CheckpointRow(chain=chain, size=size, head=previous, at=at, note=note)
+                    )
+                head.size, head.head = size, previous
+                session.add(head)
+            session.commit()
+
+    def _partitions(self, months: Iterable[int]) -> None:
+        """Make each month's partition on PostgreSQL, once per process."""
+        for month in sorted(set(months) - self._months):
+            year, number = divmod(month, 100)
+            following = (year + 1) * 100 + 1 if number == 12 else month + 1
+            with self.engine.connect() as connection:
+                exists = connection.execute(
+                    text("SELECT to_regclass(:name) IS NOT NULL"), {"name": f"decisions_{month}"}
+                ).scalar()
+                if not exists:
+                    try:
+                        connection.exec_driver_sql(
+                            f"CREATE TABLE IF NOT EXISTS decisions_{month} PARTITION OF decisions "
+                            f"FOR VALUES FROM ({month}) TO ({following})"
+                        )
+                        connection.commit()
+                    except Exception:  # another process made it at the same moment
+                        connection.rollback()
+            self._months.add(month)
+
+    # -- reads -------------------------------------------------------------------
+
+    def page(self, alliance: str, filters: Filters, limit: int) -> list[Stored]:
+        """Up to `limit` decisions of the alliance matching the filters, latest first."""
+        query = select(DecisionRow).where(DecisionRow.alliance == alliance)
+        if filters.partner is not None:
+            query = query.where(col(DecisionRow.partners).contains(f",{filters.partner},"))
+        if filters.status is not None:
+            query = query.where(DecisionRow.status == filters.status)
+        if filters.ticket is not None:
+            query = query.where(DecisionRow.ticket == filters.ticket)
+        if filters.since is not None:
+            query = query.where(DecisionRow.at >= filters.since)
+            query = query.where(DecisionRow.month >= month_of(filters.since))
+        if filters.until is not None:
+            query = query.where(DecisionRow.at < filters.until)
+            query = query.where(DecisionRow.month <= month_of(filters.until))
+        if filters.before is not None:
+            query = query.where(DecisionRow.id < filters.before)
+        query = query.order_by(col(DecisionRow.id).desc()).limit(limit)
+        with Session(self.engine) as session:
+            return [_stored(row) for row in session.exec(query)]
+
+    def get(self, alliance: str | None, decision_id: str) -> Stored | None:
+        """The decision (of the alliance, or of any when None)."""
+        query = select(DecisionRow).where(DecisionRow.id == decision_id)
+        if alliance is not None:
+            query = query.where(DecisionRow.alliance == alliance)
+        with Session(self.engine) as session:
+            row = session.exec(query).first()
+        return None if row is None else _stored(row)
+
+    def span(self, alliance: str, since: str, until: str) -> tuple[list[Stored], str, str] | None:
+        """The decisions answered in [since, until), widened to whole flushes: every
+        decision from the one after the last checkpoint before the first of them to
+        the one its next checkpoint covers, with those two checkpoints (the first
+        empty for the chain's start). None: no decision in the range."""
+        with Session(self.engine) as session:
+            bounds = session.exec(
+                select(DecisionRow.seq)
+                .where(
+                    DecisionRow.alliance == alliance,
+                    DecisionRow.at >= since,
+                    DecisionRow.at < until,
+                )
+                .order_by(col(DecisionRow.seq))
+            ).all()
+            if not bounds:
+                return None
+            chain = decisions_chain(alliance)
+            first, last = bounds[0], bounds[-1]
+            start = session.exec(
+                select(CheckpointRow)
+                .where(CheckpointRow.chain == chain, CheckpointRow.size < first)
+                .order_by(col(CheckpointRow.size).desc())
+                .limit(1)
+            ).first()
+            end = session.exec(
+                select(CheckpointRow)
+                .where(CheckpointRow.chain == chain, CheckpointRow.size >= last)
+                .order_by(col(CheckpointRow.size))
+                .limit(1)
+            ).first()
+            low = 0 if start is None else start.size
+            high = last if end is None else end.size
+            rows = session.exec(
+                select(DecisionRow)
+                .where(
+                    DecisionRow.alliance == alliance,
+                    DecisionRow.seq > low,
+                    DecisionRow.seq <= high,
+                )
+                .order_by(col(DecisionRow.seq))
+            ).all()
+        return (
+            [_stored(row) for row in rows],
+            "" if start is None else start.note,
+            "" if end is None else end.note,
+        )
+
+    # -- retention ---------------------------------------------------------------
+
+    def prune(self, before: dt.datetime) -> dict[str, int]:
+        """Remove the decisions answered before `before`: by time on SQLite, whole
+        monthly partitions on PostgreSQL (those of months that ended before it).
+        Returns the decisions removed per alliance."""
+        cutoff = before.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+        removed: dict[str, int] = {}
+        with Session(self.engine) as session:
+            connection = session.connection()
+            if self.postgres:
+                month = month_of(cutoff)
+                old = connection.execute(
+                    text(
+                        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                        "WHERE i.inhparent = to_regclass('decisions')"
+                    )
+                ).scalars()
+                names = [n for n in old if n.startswith("decisions_") and int(n[10:]) < month]
+                for name in names:
+                    counted = connection.exec_driver_sql(
+                        f"SELECT alliance, count(*) FROM {name} GROUP BY alliance"
+                    ).all()
+                    for alliance, count in counted:
+                        removed[alliance] = removed.get(alliance, 0) + count
+                    connection.exec_driver_sql(f"DROP TABLE {name}")
+                    self._months.discard(int(name[10:]))
+            else:
+                counted = connection.execute(
+                    select(DecisionRow.alliance, text("count(*)"))
+                    .where(DecisionRow.at < cutoff)
+                    .group_by(col(DecisionRow.alliance))
+                ).all()
+                removed = {alliance: count for alliance, count in counted}
+                if removed:
+                    connection.execute(delete(DecisionRow).where(col(DecisionRow.at) < cutoff))
+            for alliance in removed:
+                connection.execute(_HEAD_ROW, {"alliance": alliance})
+                connection.execute(
+                    text("UPDATE decision_heads SET pruned = :at WHERE alliance = :alliance"),
+                    {"at": cutoff, "alliance": alliance},
+                )
+            session.commit()
+        return removed
+
+
+_HEAD_ROW = text(
+    "INSERT INTO decision_heads (alliance, size, head, pruned) VALUES (:alliance, 0, '', '') "
+    "ON CONFLICT (alliance) DO NOTHING"
+)
+
+
+def _stored(row: DecisionRow) -> Stored:
+    return Stored(**{name: getattr(row, name) for name in (*HASHED, "previous", "hash")})
