@@ -3,6 +3,7 @@ a few more to write, problem-details assertions, and a dump of every table."""
 
 from __future__ import annotations
 
+import time
 from http import HTTPStatus
 from typing import Any
 
@@ -85,6 +86,18 @@ UNAUTHORIZED = (
     "a valid bearer token is required: send 'Authorization: Bearer <token>' "
     "with a token from `registry token create`"
 )
+
+
+def heard(client: Any, store: Store, seconds: float = 2.0) -> None:
+    """Wait until the server behind the test client has heard every write committed to
+    `store` by another hand (at once on SQLite, which reads on every request; within
+    milliseconds by LISTEN/NOTIFY on PostgreSQL: docs/replicas.md)."""
+    registry = client.app.state["registry"]
+    wanted = store.generation()
+    deadline = time.monotonic() + seconds
+    while registry.generation < wanted and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert registry.generation >= wanted, (registry.generation, wanted)
 
 
 def problem(

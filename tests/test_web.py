@@ -27,6 +27,7 @@ from registry.views import matrix, pages
 from registry.views.pages import alliance_page, colors
 from registry.views.templating import environment
 from registry.web.controller import COOKIE, Links
+from tests.apitools import heard
 from tests.conftest import seed
 
 # metro-home with a hole: nobody is accountable for an outage in the south.
@@ -266,6 +267,7 @@ def test_a_revoked_token_is_sent_back_to_sign_in(web: tuple) -> None:
     sign_in(client, secret)
     assert client.get("/ui/alliances/metro-home").status_code == 200
     store.revoke_token(token_id)
+    heard(client, store)
     response = client.get("/ui/alliances/metro-home")
     assert response.status_code == 401
     assert "no longer valid" in response.text

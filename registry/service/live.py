@@ -157,12 +157,14 @@ class Live:
     def __init__(self, store: Store, view_memory: int = DEFAULT_VIEW_MEMORY) -> None:
         self.store = store
         self.generation = -1
-        self.principals: dict[str, Principal] = {}
+        # The tokens in force, by digest, and the holders of recent Authorization
+        # headers (header -> its holder, sparing a SHA-256 per request; bounded:
+        # MAX_HOLDER_BYTES), swapped as one: a request that looked a token up in the
+        # tokens of before a refresh caches it among those of before, never among the
+        # new ones (the listener's thread refreshes while requests run).
+        self._tokens: tuple[dict[str, Principal], dict[str, Principal]] = ({}, {})
         self.revisions: dict[str, int] = {}
         self.views = Views(view_memory)
-        # Authorization header -> its holder, for this generation: the SHA-256 of a
-        # token need not be taken again on every request (bounded: MAX_HOLDER_BYTES).
-        self._holders: dict[str, Principal] = {}
         self._lock = threading.Lock()  # swapping tokens and revisions; no build holds it
         self._builds: dict[tuple[str, int], threading.Lock] = {}  # one per view being built
         self.listener: Listener | None = None
@@ -223,8 +225,8 @@ class Live:
                     raise DatabaseError(
                         "the database is unreachable", retry_after=RETRY_AFTER_SECONDS
                     ) from exc
-                self.principals, self.revisions = principals, revisions
-                self._holders = {}
+                self._tokens = (principals, {})
+                self.revisions = revisions
                 self.generation = generation
         self._heard = heard
 
@@ -232,16 +234,17 @@ class Live:
         """The holder of the request's bearer token; 401 for none, a revoked or an
         unknown one (the three are not told apart)."""
         self.refresh()
+        principals, holders = self._tokens
         header = authorization or ""
-        found = self._holders.get(header)
+        found = holders.get(header)
         if found is None:
             scheme, _, secret = header.partition(" ")
             token = secret.strip()
             if scheme.lower() == "bearer" and token:
-                found = self.principals.get(digest(token))
+                found = principals.get(digest(token))
             plain = token == secret and len(header) <= MAX_HOLDER_HEADER
-            if found is not None and plain and len(self._holders) < MAX_HOLDERS:
-                self._holders[header] = found
+            if found is not None and plain and len(holders) < MAX_HOLDERS:
+                holders[header] = found
         if found is None:
             raise Unauthorized(
                 "a valid bearer token is required: send 'Authorization: Bearer <token>' "

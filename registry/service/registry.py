@@ -236,6 +236,13 @@ class Registry:
 
     # -- reads -----------------------------------------------------------------
 
+    @property
+    def generation(self) -> int:
+        """The registry generation this process has caught up with (every committed
+        write counts one): a write through another process is heard once it is the
+        store's."""
+        return self._live.generation
+
     def refresh(self, force: bool = False) -> None:
         """Catch up with writes of other processes (raises when the database is down);
         `force`: read the database even when the listener heard nothing."""
