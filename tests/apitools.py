@@ -95,8 +95,10 @@ def heard(client: Any, store: Store, seconds: float = 2.0) -> None:
     registry = client.app.state["registry"]
     wanted = store.generation()
     deadline = time.monotonic() + seconds
+    registry.refresh()  # as the next request would: SQLite reads, a listener has heard
     while registry.generation < wanted and time.monotonic() < deadline:
         time.sleep(0.005)
+        registry.refresh()
     assert registry.generation >= wanted, (registry.generation, wanted)
 
 
