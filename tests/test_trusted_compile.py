@@ -18,8 +18,9 @@ import msgspec
 import pytest
 from sqlalchemy import text
 
-from registry import synth
+from registry import resolve, synth
 from registry.bundle import Bundle
+from registry.claims import compile_bundle
 from registry.load import (
     LoadResult,
     _plain_alliance,
@@ -34,6 +35,7 @@ from registry.resolve import OwnerIndex
 from registry.service.live import Live, compile_stored
 from registry.service.writes import Request, write
 from registry.store import Store, StoredDocument
+from registry.views import matrix
 from registry.yamlnodes import deeper_than
 from tests.conftest import seed
 
@@ -265,3 +267,41 @@ def test_the_depth_check_says_what_it_said_before() -> None:
         data = tree(0)
         for limit in range(11):
             assert deeper_than(data, limit) == _deeper_than_before(data, limit)
+
+
+def test_the_index_answers_the_same_without_scope_claims(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owner index compiles no scope claims (only rules on scope read them): every
+    answer, a query of each node alone, and the coverage matrix are those of an index
+    with them."""
+    for preset, defects in (("small", 2), ("medium", 4)):
+        synth.write(tmp_path / preset, preset, seed=3, defects=defects)
+    result = load([str(EXAMPLES), str(tmp_path)])
+    assert len(result.bundles) == 8
+    for bundle in result.bundles.values():
+        lean = OwnerIndex(bundle)
+        with monkeypatch.context() as patched:
+            patched.setattr(
+                resolve, "compile_bundle", lambda b, cuts, scope=True: compile_bundle(b, cuts)
+            )
+            full = OwnerIndex(bundle)
+        assert not any(c.kind == "scope" for c in lean.compiled.claims)
+        scoped = any(c.spec.scope for c in bundle.contracts)
+        assert any(c.kind == "scope" for c in full.compiled.claims) == scoped
+        leaves = [d.leaves for d in bundle.space.dimensions]
+        names = [d.name for d in bundle.space.dimensions]
+        step = max(1, bundle.space.cells // 300)
+        queries = [
+            dict(zip(names, c, strict=True)) for c in islice(product(*leaves), 0, None, step)
+        ]
+        queries += [{d.name: n} for d in bundle.space.dimensions for n in d.nodes]
+        queries.append({})
+        for query, day in product(queries, DAYS):
+            assert msgspec.to_builtins(lean.owner(query, day)) == msgspec.to_builtins(
+                full.owner(query, day)
+            )
+        for day in DAYS:
+            assert msgspec.to_builtins(matrix.build(bundle, lean, day)) == msgspec.to_builtins(
+                matrix.build(bundle, full, day)
+            )
