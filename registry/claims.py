@@ -210,8 +210,11 @@ def _meet(axis: Axis, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]
     return tuple(sorted(set(out)))
 
 
-def compile_bundle(bundle: Bundle, cuts: Sequence[dt.date]) -> Compiled:
-    """Atoms for every claim, on a time axis cut at `cuts` (the first is the start)."""
+def compile_bundle(bundle: Bundle, cuts: Sequence[dt.date], *, scope: bool = True) -> Compiled:
+    """Atoms for every claim, on a time axis cut at `cuts` (the first is the start).
+    `scope=False` leaves the contracts' scope claims out: only the rules on scope
+    (outside-scope, gray-zone) read `State.scope`, so an owner index or a coverage
+    matrix answers the same without them, on fewer and coarser regions."""
     out = Compiled(bundle, list(cuts))
     atoms = Atoms(bundle.space)
     always = frozenset(range(len(cuts)))
@@ -237,8 +240,8 @@ def compile_bundle(bundle: Bundle, cuts: Sequence[dt.date]) -> Compiled:
         if not time:
             continue
         spec, partner = contract.spec, contract.spec.partner
-        for scope in spec.scope:
-            add("scope", scope.where, scope.except_, time, ClaimInfo("scope", partner, k))
+        for scoped in spec.scope if scope else ():
+            add("scope", scoped.where, scoped.except_, time, ClaimInfo("scope", partner, k))
         for owned in spec.accountable:
             add("accountable", owned.where, owned.except_, time,
                 ClaimInfo("accountable", partner, k))  # fmt: skip

@@ -14,6 +14,7 @@ reported, since that file's own error is the mistake (`references.Unchecked`).
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from registry import messages
 from registry.bundle import Bundle
 from registry.engine import paused_gc
 from registry.errors import LocatedError
-from registry.model import KINDS, AnyDocument, dec_hook
+from registry.model import KINDS, SLUG_PATTERN, TICKET_SOURCES, AnyDocument, dec_hook
 from registry.references import Located, Place, Spot, Unchecked, assemble
 from registry.schema import kind_schema
 from registry.yamlnodes import Parsed, ParseError, lazy_json, parse_json, parse_yaml
@@ -287,9 +288,39 @@ def _parse(name: str, text: str, result: LoadResult) -> list[Parsed]:
 
 
 # Kinds whose schema adds to their Struct only that metadata.alliance is required.
-# The Alliance (trees) and PolicySet (rule ids) schemas check more, so those always
-# go through jsonschema.
+# The Alliance schema adds its trees and ticket sources (`_plain_alliance`); the
+# PolicySet's (rule ids) always goes through jsonschema.
 _FAST_KINDS = frozenset({"Partner", "Contract", "Waiver", "Expectation"})
+_SLUG = re.compile(SLUG_PATTERN)
+
+
+def _plain_tree(tree: Any) -> bool:
+    """Whether a dimension tree surely passes the schema's `$defs/Tree` (null, a list
+    of slugs, or slugs to trees); False leaves the verdict to jsonschema."""
+    if tree is None:
+        return True
+    if type(tree) is list:
+        return all(type(n) is str and _SLUG.search(n) for n in tree)
+    if type(tree) is dict:
+        return all(type(k) is str and _SLUG.search(k) and _plain_tree(v) for k, v in tree.items())
+    return False
+
+
+def _plain_alliance(data: dict[str, Any], document: AnyDocument) -> bool:
+    """Whether an Alliance msgspec accepted surely passes its schema too: no
+    metadata.alliance, every tree plain, every ticket dimension reading exactly one
+    source. False leaves the verdict (and the messages) to jsonschema."""
+    if document.metadata.alliance is not None:
+        return False
+    spec = data["spec"]
+    try:
+        if not all(_plain_tree(tree) for tree in spec["dimensions"].values()):
+            return False
+    except RecursionError:
+        return False
+    tickets = spec.get("tickets")
+    dimensions = tickets["dimensions"].values() if tickets is not None else ()
+    return all(sum(source in d for source in TICKET_SOURCES) == 1 for d in dimensions)
 
 
 def _check_document(
@@ -320,6 +351,13 @@ def _check_document(
         except msgspec.ValidationError:
             document = None
         if document is not None and document.metadata.alliance is not None:
+            return document, None
+    elif kind == "Alliance":  # the same, with what its schema adds checked here
+        try:
+            document = msgspec.convert(data, KINDS[kind], dec_hook=dec_hook)
+        except msgspec.ValidationError:
+            document = None
+        if document is not None and _plain_alliance(data, document):
             return document, None
     errors = list(_validator(kind).iter_errors(data))
     if errors:

@@ -124,7 +124,8 @@ class OwnerIndex:
         self.bundle = bundle
         self.revision = revision
         with paused_gc:
-            self.compiled = compile_bundle(bundle, all_time_cuts(bundle))
+            # No scope claims: no answer (nor the coverage matrix) reads them.
+            self.compiled = compile_bundle(bundle, all_time_cuts(bundle), scope=False)
             self.arrangement = self.compiled.arrange()
         self._details: dict[tuple[int, int], _Details] = {}
         # Per segment and region: the answer but for `at` and `query`, which a

@@ -432,15 +432,22 @@ def _json_long_number(text: str) -> ParseError:
 
 def deeper_than(data: Any, limit: int) -> bool:
     """Whether a mapping or list stands more than `limit` keys and indexes deep."""
-    stack = [(data, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict | list):
-            if depth > limit:
-                return True
-            items = value.values() if isinstance(value, dict) else value
-            stack.extend((v, depth + 1) for v in items)
+    # Level by level, keeping only the containers of each: the texts and numbers (most
+    # values) are looked at once, in a comprehension, never pushed on a stack.
+    level = [data] if isinstance(data, _CONTAINERS) else []
+    depth = 0
+    while level:
+        if depth > limit:
+            return True
+        below: list[Any] = []
+        for value in level:
+            below.extend(value.values() if isinstance(value, dict) else value)
+        level = [v for v in below if isinstance(v, _CONTAINERS)]
+        depth += 1
     return False
+
+
+_CONTAINERS = (dict, list)
 
 
 def _json_too_deep(text: str) -> ParseError:

@@ -12,19 +12,31 @@ import json
 import logging
 from itertools import islice, product
 from pathlib import Path
+from random import Random
 
 import msgspec
 import pytest
 from sqlalchemy import text
 
-from registry import synth
+from registry import resolve, synth
 from registry.bundle import Bundle
-from registry.load import LoadResult, bundle_documents, read_stored
-from registry.model import to_builtins
+from registry.claims import compile_bundle
+from registry.load import (
+    LoadResult,
+    _plain_alliance,
+    _plain_tree,
+    _validator,
+    bundle_documents,
+    load,
+    read_stored,
+)
+from registry.model import Alliance, dec_hook, to_builtins
 from registry.resolve import OwnerIndex
 from registry.service.live import Live, compile_stored
 from registry.service.writes import Request, write
 from registry.store import Store, StoredDocument
+from registry.views import matrix
+from registry.yamlnodes import deeper_than
 from tests.conftest import seed
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -199,3 +211,97 @@ def test_a_document_edited_by_hand_is_checked(
         ]
     finally:
         store.close()
+
+
+# Loading from files takes two shortcuts, each only where the careful path would say
+# the same: an Alliance msgspec accepts skips jsonschema when its trees and ticket
+# sources surely pass the schema, and the depth check walks level by level.
+
+
+def test_the_alliance_shortcut_passes_only_what_the_schema_passes(tmp_path: Path) -> None:
+    synth.write(tmp_path / "medium", "medium", seed=1)
+    result = load([str(EXAMPLES), str(tmp_path)])
+    datas = [to_builtins(d) for d in result.checked if isinstance(d, Alliance)]
+    assert len(datas) >= 5
+    for data in datas:
+        document = msgspec.convert(data, Alliance, dec_hook=dec_hook)
+        assert _plain_alliance(data, document)
+        assert not list(_validator("Alliance").iter_errors(data))
+    plain = datas[0]
+    for bad_tree in (["Bad"], [1], {"a": 1}, {"A": None}, {"a": {"b": ["c", "-d"]}}, "x", 3):
+        data = json.loads(json.dumps(plain))
+        data["spec"]["dimensions"]["bad"] = bad_tree
+        assert not _plain_tree(bad_tree)
+        assert list(_validator("Alliance").iter_errors(data))
+    two = json.loads(json.dumps(plain))
+    two["spec"]["tickets"] = {"dimensions": {"x": {"field": "a", "characteristic": "b"}}}
+    document = msgspec.convert(two, Alliance, dec_hook=dec_hook)
+    assert not _plain_alliance(two, document)
+    assert list(_validator("Alliance").iter_errors(two))
+
+
+def _deeper_than_before(data: object, limit: int) -> bool:
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return True
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((v, depth + 1) for v in items)
+    return False
+
+
+def test_the_depth_check_says_what_it_said_before() -> None:
+    random = Random(14)
+
+    def tree(depth: int) -> object:
+        roll = random.random()
+        if depth > 9 or roll < 0.3:
+            return random.choice([1, "a", None, 2.5, True])
+        if roll < 0.65:
+            return [tree(depth + 1) for _ in range(random.randint(0, 3))]
+        return {str(i): tree(depth + 1) for i in range(random.randint(0, 3))}
+
+    for _ in range(3000):
+        data = tree(0)
+        for limit in range(11):
+            assert deeper_than(data, limit) == _deeper_than_before(data, limit)
+
+
+def test_the_index_answers_the_same_without_scope_claims(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owner index compiles no scope claims (only rules on scope read them): every
+    answer, a query of each node alone, and the coverage matrix are those of an index
+    with them."""
+    for preset, defects in (("small", 2), ("medium", 4)):
+        synth.write(tmp_path / preset, preset, seed=3, defects=defects)
+    result = load([str(EXAMPLES), str(tmp_path)])
+    assert len(result.bundles) == 8
+    for bundle in result.bundles.values():
+        lean = OwnerIndex(bundle)
+        with monkeypatch.context() as patched:
+            patched.setattr(
+                resolve, "compile_bundle", lambda b, cuts, scope=True: compile_bundle(b, cuts)
+            )
+            full = OwnerIndex(bundle)
+        assert not any(c.kind == "scope" for c in lean.compiled.claims)
+        scoped = any(c.spec.scope for c in bundle.contracts)
+        assert any(c.kind == "scope" for c in full.compiled.claims) == scoped
+        leaves = [d.leaves for d in bundle.space.dimensions]
+        names = [d.name for d in bundle.space.dimensions]
+        step = max(1, bundle.space.cells // 300)
+        queries = [
+            dict(zip(names, c, strict=True)) for c in islice(product(*leaves), 0, None, step)
+        ]
+        queries += [{d.name: n} for d in bundle.space.dimensions for n in d.nodes]
+        queries.append({})
+        for query, day in product(queries, DAYS):
+            assert msgspec.to_builtins(lean.owner(query, day)) == msgspec.to_builtins(
+                full.owner(query, day)
+            )
+        for day in DAYS:
+            assert msgspec.to_builtins(matrix.build(bundle, lean, day)) == msgspec.to_builtins(
+                matrix.build(bundle, full, day)
+            )

@@ -422,8 +422,9 @@ def _count(
     return counts
 
 
-def _order(share: Share) -> tuple[int, tuple[str, ...]]:
-    return ({"gap": 0, "overlap": 1, "owned": 2}[share.state], share.partners)
+def _order(share: Share) -> tuple[int, tuple[str, ...], bool]:
+    # A total order (shares are distinct): never the order the engine numbered them in.
+    return ({"gap": 0, "overlap": 1, "owned": 2}[share.state], share.partners, share.waived)
 
 
 # Per owner index (one per alliance revision) and day: each label's share id.
