@@ -24,6 +24,7 @@ from registry.checkpoint import Signer
 from registry.cli import main
 from registry.server import create_app
 from registry.service import Recorder, Registry, verify_evidence
+from registry.service.metrics import exposition
 from registry.service.writes import Request, write
 from registry.settings import Settings
 from registry.store import Store
@@ -147,6 +148,37 @@ def test_every_answer_is_recorded_once_with_its_fields(
     assert "customer data" not in repr(stored) and tokens["resolver"] not in repr(stored)
     r = logging_client.get(f"{A}/decisions/{ids[0]}", headers=bearer(tokens["manager"]))
     assert r.json() == found[-1]
+
+
+def metric(text_: str, name: str) -> float:
+    values = dict(line.rsplit(" ", 1) for line in text_.splitlines() if line[:1] != "#")
+    return float(values[name])
+
+
+def test_the_decisions_recorded_are_counted_for_prometheus(
+    logging_client: Client, tokens: dict[str, str]
+) -> None:
+    """Counted by the flush (the counter is the process's, shared with earlier tests)."""
+    resolver = bearer(tokens["resolver"])
+
+    def recorded() -> float:
+        scraped = logging_client.get("/metrics", headers=bearer(tokens["admin"]))
+        return metric(scraped.text, "registry_decisions_recorded_total")
+
+    flush(logging_client)
+    before = recorded()
+    for _ in range(3):
+        r = logging_client.get(f"{A}/owner", params={**SLOW, "at": AS_OF}, headers=resolver)
+        assert r.status_code == 200, r.text
+    queries = [{"where": SLOW}, {"where": {"category": "refund"}}]
+    r = logging_client.post(f"{A}/owner:batch", headers=resolver, json={"queries": queries})
+    assert r.status_code == 200, r.text
+    assert recorded() == before  # buffered, not written yet
+    flush(logging_client)
+    assert recorded() == before + 5
+    r = logging_client.get(f"{A}/owner", params={**SLOW, "at": AS_OF}, headers=resolver)
+    flush(logging_client)
+    assert recorded() == before + 6
 
 
 def test_a_decision_replays_at_its_revision_after_a_write(
@@ -530,6 +562,32 @@ def test_a_full_buffer_holds_answers_back_and_loses_nothing() -> None:
     assert done.wait(5)
     recorder.close()
     assert store.written == ["a", "b", "c", "d"]
+
+
+def test_the_buffer_depth_grows_while_the_database_refuses() -> None:
+    store = FailingStore()
+    recorder = Recorder(store, 60)  # type: ignore[arg-type]
+
+    def figures() -> tuple[float, float]:
+        text_ = exposition().decode()
+        return (
+            metric(text_, "registry_decisions_recorded_total"),
+            metric(text_, "registry_decisions_buffered"),
+        )
+
+    before, _ = figures()
+    recorder.record(["a", "b"])  # type: ignore[list-item]
+    assert recorder.flush() == 0
+    assert figures() == (before, 2)
+    recorder.record(["c"])  # type: ignore[list-item]
+    assert recorder.flush() == 0
+    assert figures() == (before, 3)  # kept, and counted again with the newcomer
+    store.up.set()
+    assert recorder.flush() == 3
+    assert figures()[0] == before + 3
+    recorder.close()
+    assert figures() == (before + 3, 0)  # the last flush found nothing left
+    assert store.written == ["a", "b", "c"]
 
 
 # -- the worked example of docs/api.md ("Settling a dispute") ---------------------------

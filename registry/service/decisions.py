@@ -11,6 +11,11 @@ waits for the flush to make room (back-pressure), so answers slow down rather th
 go unrecorded; the API records in a worker thread when the buffer is full, so the
 event loop never waits. A flush that fails (the database down) keeps its decisions
 in the buffer and is tried again at the next interval.
+
+The metrics are kept by the flush, once an interval, never by an answer:
+`registry_decisions_recorded_total` counts the decisions written to the store, and
+`registry_decisions_buffered` is the buffer's depth as the last flush found it (the
+workers' sum; it grows while the database refuses them).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import msgspec
 
 from registry.access import Principal
 from registry.resolve import Answer
+from registry.service.metrics import counter, gauge
 from registry.store import Store
 from registry.store.decisions import Decision, Stored
 from registry.tickets import Routing
@@ -36,6 +42,13 @@ MAX_BUFFERED = 200_000
 PRUNE_EVERY = 3600.0
 
 _json = msgspec.json.Encoder()
+
+RECORDED = counter("decisions_recorded", "Decisions written to the decision log")
+BUFFERED = gauge(
+    "decisions_buffered",
+    "Decisions waiting in the buffer when the last flush took it (a failed flush keeps them)",
+    mode="livesum",
+)
 
 
 def new_id() -> str:
@@ -176,6 +189,7 @@ class Recorder:
         with self._flushing:
             with self._changed:
                 batch, self._buffer = self._buffer, []
+            BUFFERED.set(len(batch))
             if not batch:
                 return 0
             started = time.perf_counter()
@@ -188,6 +202,7 @@ class Recorder:
                     "decision log: flush of %d failed, kept for the next: %s", len(batch), exc
                 )
                 return 0
+            RECORDED.inc(len(batch))
             with self._changed:
                 self.recorded += len(batch)
                 self._changed.notify_all()
