@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 from sqlalchemy import Engine, delete, text
@@ -141,11 +142,18 @@ class DecisionLog:
         transaction, signing each chain's new head when the store has a key."""
         if not decisions:
             return
-        by_alliance: dict[str, list[Decision]] = {}
-        for decision in decisions:
-            by_alliance.setdefault(decision.alliance, []).append(decision)
+        by_alliance: dict[str, list[tuple[Decision, str]]] = {}
+        ats: dict[str, str] = {}  # a UUIDv7's first 13 characters -> its time
+        months: dict[str, int] = {}  # "YYYY-MM" -> its partition's month
+        for d in decisions:
+            at = d.at
+            if not at:  # the ids of one millisecond share its time: made once
+                at = ats.get(d.id[:13]) or ats.setdefault(d.id[:13], at_of(d.id))
+            if at[:7] not in months:
+                months[at[:7]] = month_of(at)
+            by_alliance.setdefault(d.alliance, []).append((d, at))
         if self.postgres:
-            self._partitions({month_of(d.at or at_of(d.id)) for d in decisions})
+            self._partitions(months.values())
         with Session(self.engine) as session:
             connection = session.connection()
             marks = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
@@ -153,6 +161,7 @@ class DecisionLog:
                 f"INSERT INTO decisions (month, {', '.join(HASHED)}, previous, hash) "
                 f"VALUES ({', '.join([marks] * (len(HASHED) + 3))})"
             )
+            copy_sql = f"COPY decisions (month, {', '.join(HASHED)}, previous, hash) FROM STDIN"
             for alliance in sorted(by_alliance):  # one lock order for every process
                 # A write first: SQLite takes its write lock here, for the whole flush.
                 connection.execute(_HEAD_ROW, {"alliance": alliance})
@@ -162,17 +171,22 @@ class DecisionLog:
                 head = session.exec(query).one()
                 size, previous = head.size, head.head or GENESIS
                 rows = []
-                for d in by_alliance[alliance]:
+                for d, at in by_alliance[alliance]:
                     size += 1
-                    at = d.at or at_of(d.id)
                     fields = [
                         d.id, alliance, size, at, d.kind, d.revision, d.day, d.query, d.status,
                         d.owner, d.face, d.handoff, d.partners, d.token, d.role, d.ticket,
                     ]  # fmt: skip
                     digest = _hash(previous, fields)
-                    rows.append((month_of(at), *fields, previous, digest))
+                    rows.append((months[at[:7]], *fields, previous, digest))
                     previous = digest
-                connection.exec_driver_sql(insert_sql, rows)  # `at`: the last one's
+                if self.postgres:  # COPY: a few microseconds a row, executemany ~20
+                    raw: Any = connection.connection.dbapi_connection
+                    with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                else:
+                    connection.exec_driver_sql(insert_sql, rows)  # `at`: the last one's
                 if self.signer is not None:
                     chain = decisions_chain(alliance)
                     note = self.signer.sign(origin(self.registry_id, chain), size, previous, at)
