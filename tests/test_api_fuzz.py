@@ -14,6 +14,7 @@ as body examples. Requests that once answered 5xx are pinned below, one by one.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -87,7 +88,7 @@ def _schema() -> OpenApiSchema:
     in-memory registry. Each test sends its requests to its own seeded app."""
     store = Store("sqlite://")
     try:
-        app = create_app(Settings(database_url="sqlite://"), store)
+        app = create_app(Settings(database_url="sqlite://", decisions="off"), store)
         raw = app.openapi_schema.to_schema()
     finally:
         store.close()
@@ -100,9 +101,15 @@ schema = _schema()
 
 
 @pytest.fixture
-def app(seeded: Store, database_url: str) -> Litestar:
+def app(seeded: Store, database_url: str) -> Iterator[Litestar]:
     # A generated minRevision past the seeded revision is refused at once, not in 5 s.
-    return create_app(Settings(database_url=database_url, min_revision_wait=0), seeded)
+    fuzzed = create_app(Settings(database_url=database_url, min_revision_wait=0), seeded)
+    yield fuzzed
+    # Called without its lifespan, the app never shuts down: stop its decision log's
+    # thread (started by the first answer) before the test's database goes.
+    recorder = fuzzed.state["registry"].recorder
+    if recorder is not None:
+        recorder.close()
 
 
 def no_server_error(response: Any) -> bool:

@@ -109,7 +109,7 @@ def test_owner_queries_of_another_alliance_do_not_wait(
     case: str,
 ) -> None:
     _, admin = two_alliances.create_token("admin", None, None, "test admin")
-    app = create_app(Settings(database_url=database_url), two_alliances)
+    app = create_app(Settings(database_url=database_url, decisions="off"), two_alliances)
     hold = Hold()
 
     async def run() -> tuple[float, httpx.Response, httpx.Response]:
@@ -137,7 +137,7 @@ def test_a_cold_compile_holds_up_no_other_alliances_compile(
 ) -> None:
     """Each alliance compiles under a lock of its own."""
     _, admin = two_alliances.create_token("admin", None, None, "test admin")
-    app = create_app(Settings(database_url=database_url), two_alliances)
+    app = create_app(Settings(database_url=database_url, decisions="off"), two_alliances)
     hold = Hold()
     real = live.Live._build
 
@@ -165,7 +165,7 @@ def test_an_owner_query_of_a_compiled_alliance_stays_on_the_loop(
 ) -> None:
     """The hot path takes some 25 us: a hop to a worker thread would cost more."""
     _, admin = two_alliances.create_token("admin", None, None, "test admin")
-    app = create_app(Settings(database_url=database_url), two_alliances)
+    app = create_app(Settings(database_url=database_url, decisions="off"), two_alliances)
 
     def no_hop(*_: Any, **__: Any) -> Any:
         raise AssertionError("an owner query of a compiled alliance went to a worker thread")
