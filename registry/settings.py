@@ -9,7 +9,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal, get_args, get_origin
 
 import msgspec
 
@@ -107,7 +107,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         except msgspec.ValidationError as exc:
             name = str(exc).rpartition("$.")[2].rstrip("`")
             message = str(exc).partition(" - at")[0]
-            choices = get_args(_TYPES.get(name))
+            kind = _TYPES.get(name)
+            choices = get_args(kind) if get_origin(kind) is Literal else ()
             if choices:  # a Literal: say what it takes
                 message += f"; choose {' or '.join(choices)}"
             raise SettingsError(f"REGISTRY_{name.upper()}: {message}") from None

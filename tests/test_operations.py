@@ -159,6 +159,14 @@ def test_log_format_setting() -> None:
     )
 
 
+def test_a_bounded_number_setting_is_refused_with_its_bound() -> None:
+    # A bounded float is Annotated, not a Literal: no choices to list (this once
+    # failed with a TypeError instead of saying what was wrong).
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"REGISTRY_DECISION_FLUSH_INTERVAL": "3600"})
+    assert str(refused.value) == ("REGISTRY_DECISION_FLUSH_INTERVAL: Expected `float` <= 60.0")
+
+
 def test_background_work_stops_newest_first() -> None:
     background = Background()
     stopped: list[tuple[str, float]] = []
