@@ -106,6 +106,22 @@ def _hash(previous: str, fields: list[object]) -> str:
 _encode = msgspec.json.Encoder().encode
 
 
+# Rows per INSERT on SQLite: many rows a statement, because executemany steps the
+# statement once a row and each step lets go of the GIL and takes it back, and under
+# load the flushing thread then fights the event loop for it on every row (measured:
+# about 55 us of CPU a row in the server against 10 in a quiet process). 500 rows of
+# 19 values stay well under SQLite's 32,766 bound on a statement's values.
+ROWS_PER_INSERT = 500
+
+
+def _insert_many(connection: Any, insert_sql: str, rows: list[tuple[object, ...]]) -> None:
+    head, _, one = insert_sql.partition("VALUES ")
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        chunk = rows[start : start + ROWS_PER_INSERT]
+        values = [value for row in chunk for value in row]
+        connection.exec_driver_sql(f"{head}VALUES {', '.join([one] * len(chunk))}", tuple(values))
+
+
 def at_of(decision_id: str) -> str:
     """When a decision was answered, from its UUIDv7's millisecond timestamp."""
     ms = int(decision_id[:8] + decision_id[9:13], 16)
@@ -186,7 +202,7 @@ class DecisionLog:
                         for row in rows:
                             copy.write_row(row)
                 else:
-                    connection.exec_driver_sql(insert_sql, rows)  # `at`: the last one's
+                    _insert_many(connection, insert_sql, rows)  # `at`: the last one's
                 if self.signer is not None:
                     chain = decisions_chain(alliance)
                     note = self.signer.sign(origin(self.registry_id, chain), size, previous, at)
