@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from registry.checkpoint import Signer
 from registry.cli import main
 from registry.server import create_app
 from registry.service import Recorder, Registry, verify_evidence
+from registry.service.decisions import new_id
 from registry.service.metrics import exposition
 from registry.service.writes import Request, write
 from registry.settings import Settings
@@ -542,6 +544,18 @@ class FailingStore:
         if not self.up.is_set():
             raise RuntimeError("the database is down")
         self.written += batch
+
+
+def test_decision_ids_are_ordered_uuid7s_of_their_millisecond() -> None:
+    before = time.time_ns() // 1_000_000
+    ids = [new_id() for _ in range(20_000)]  # several pools of random bits, many ids a ms
+    after = time.time_ns() // 1_000_000
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    for text_ in (ids[0], ids[-1]):
+        parsed = uuid.UUID(text_)
+        assert (parsed.version, parsed.variant, str(parsed)) == (7, uuid.RFC_4122, text_)
+        assert before <= parsed.int >> 80 <= after + 1  # +1: a full millisecond borrows
+    assert len({i[19:] for i in ids}) == len(ids)  # the random tails differ too
 
 
 def test_a_full_buffer_holds_answers_back_and_loses_nothing() -> None:

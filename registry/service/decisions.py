@@ -65,16 +65,29 @@ def new_id() -> str:
         else:
             count = 0
         _last[0], _last[1] = ms, count
-    rand = os.urandom(8)
-    tail = rand.hex()
-    return (
-        f"{ms >> 16:08x}-{ms & 0xFFFF:04x}-7{count:03x}-"
-        f"{(rand[0] & 0x3F) | 0x80:02x}{tail[2:4]}-{tail[4:16]}"
-    )
+        # Random bits from a pool read from the OS a few kilobytes at a time: one
+        # system call per 512 ids, not one per id (it was a quarter of the id's cost).
+        at = _last[2]
+        if at + 8 > len(_pool[0]):
+            _pool[0], at = os.urandom(_POOL_BYTES), 0
+        _last[2] = at + 8
+        rand = int.from_bytes(_pool[0][at : at + 8]) & _RANDOM_62
+    value = (ms << 80) | ((0x7000 | count) << 64) | _VARIANT | rand
+    hexed = f"{value:032x}"
+    return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
+
+
+def _forget_pool() -> None:  # a forked child must not reuse its parent's random bits
+    _pool[0], _last[2] = b"", 0
 
 
 _ordering = threading.Lock()
-_last = [0, 0]  # the last id's millisecond and counter
+_last = [0, 0, 0]  # the last id's millisecond and counter; where the pool is read
+_pool = [b""]
+_POOL_BYTES = 4096
+_RANDOM_62 = (1 << 62) - 1
+_VARIANT = 1 << 63  # the RFC's variant, binary 10, above the 62 random bits
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def now() -> str:
