@@ -8,6 +8,10 @@ with the limits uvicorn lacks.
   first byte of each further request: a socket that stays silent, or sends half a
   request and stops, is closed (408 when it had begun). uvicorn times out only
   kept-alive connections between requests (`keep_alive_timeout`).
+- Each request's arrival is stamped on its ASGI scope (`registry.arrived`,
+  time.monotonic() when its head was parsed): the app reads the registry's
+  generation once for every request that had arrived before that read began
+  (registry/service/live.py), not once each.
 - A worker holds at most `max_connections`. A new one past the limit closes the
   oldest connection that has no request in flight (idle or still sending its
   headers), so idle sockets cannot lock clients out; when every one is busy, the
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from asyncio import TimerHandle
 from typing import Any, ClassVar
 
@@ -30,6 +35,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from registry.service.live import ARRIVAL_KEY
 from registry.settings import Settings
 
 LINGER_SECONDS = 2.0  # after a refusal, for the client to read it
@@ -134,6 +140,8 @@ class GuardedHttp(HttpToolsProtocol):
         if self.url_bytes + self.header_bytes > self.max_head:
             self._refuse_head()
             return
+        # The scope was made at the message's beginning; its task starts below.
+        self.scope[ARRIVAL_KEY] = time.monotonic()  # type: ignore[literal-required]
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:

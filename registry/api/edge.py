@@ -6,6 +6,8 @@ one; answered back in `X-Request-Id` and written on every log line about it),
 counts it and its time per route template (never the raw path: the labels stay a
 bounded set), and with `access_lines` writes one `registry.access` log line for it
 (JSON logs: uvicorn's own access line knows no request id, and is left out).
+It also hands the request's arrival, which `registry serve` stamps on the scope, to
+the service (`ARRIVED`): requests that arrived together share one freshness read.
 
 `/metrics` answers Prometheus' text format. Its findings name alliances and say
 where their coverage fails, so it takes a bearer token like every other route: the
@@ -30,6 +32,7 @@ from registry.access import Principal
 from registry.api.access import authorization, registry
 from registry.api.openapi import problems
 from registry.service import Registry, logs, metrics
+from registry.service.live import ARRIVAL_KEY, ARRIVED
 
 access_log = logging.getLogger("registry.access")
 UNMATCHED = "unmatched"  # the route label of a request no route took
@@ -49,6 +52,7 @@ def observed(app: ASGIApp, *, access_lines: bool = False) -> ASGIApp:
         rid = logs.request_id(sent)
         header = (b"x-request-id", rid.encode())
         token = logs.REQUEST_ID.set(rid)
+        arrived = ARRIVED.set(scope.get(ARRIVAL_KEY))  # stamped by registry serve
         status = 500  # what a client sees when the app ends without answering
 
         async def answer(message: Message) -> None:
@@ -73,6 +77,7 @@ def observed(app: ASGIApp, *, access_lines: bool = False) -> ASGIApp:
                     status,
                     extra={"status": status, "route": route, "ms": round(seconds * 1000, 2)},
                 )
+            ARRIVED.reset(arrived)
             logs.REQUEST_ID.reset(token)
 
     return edge

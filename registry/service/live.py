@@ -5,8 +5,11 @@ connection), unless the process listens for writes (`listen`: PostgreSQL's
 LISTEN/NOTIFY, registry/store/notify.py) and has heard none since its last read.
 When another process or worker has written since, the tokens and
 revisions are read again, and an alliance's compiled view is rebuilt the first
-time it is asked for at a newer revision. So a worker reading on every request never
-answers from a revision older than the last committed write, and a listening one
+time it is asked for at a newer revision. A read serves every request that had
+arrived before it began: requests that reach the server together (`registry serve`
+stamps each one's arrival, `ARRIVED`, as its head is parsed) share the first one's
+read. So a worker reading never answers from a revision older than the last write
+committed before the request arrived, and a listening one
 answers the write within milliseconds of its commit (a client that must read its own
 write sends minRevision); between writes a request costs one indexed read at most,
 not a load.
@@ -26,9 +29,11 @@ about and compiles the others again when asked.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -153,10 +158,18 @@ class Views:
             VIEWS_KEPT.set(len(self._views))
 
 
+# When the request being answered arrived (time.monotonic(), set by the HTTP edge from
+# the ASGI scope's ARRIVAL_KEY, which registry/connections.py stamps); None outside a
+# request, or from a server that does not stamp it: then every refresh reads.
+ARRIVED: contextvars.ContextVar[float | None] = contextvars.ContextVar("arrived", default=None)
+ARRIVAL_KEY = "registry.arrived"
+
+
 class Live:
     def __init__(self, store: Store, view_memory: int = DEFAULT_VIEW_MEMORY) -> None:
         self.store = store
         self.generation = -1
+        self._read_at = -1.0  # when the last generation read that succeeded began
         # The tokens in force, by digest, and the holders of recent Authorization
         # headers (header -> its holder, sparing a SHA-256 per request; bounded:
         # MAX_HOLDER_BYTES), swapped as one: a request that looked a token up in the
@@ -205,16 +218,20 @@ class Live:
             except Exception as exc:  # the request that asks for it will say it
                 logging.getLogger("registry.service").debug("warming %s: %s", alliance, exc)
 
-    def refresh(self, force: bool = False) -> None:
+    def refresh(self, force: bool = False, arrived: float | None = None) -> None:
         """Catch up with the writes committed anywhere. With the listener connected
         and nothing heard since the last read there is nothing to read; without it
-        (SQLite, not listening, the connection dropped) one tiny read, every time."""
+        (SQLite, not listening, the connection dropped) one tiny read, unless one
+        began after `arrived` (the request's arrival) already."""
         listener = self.listener
         heard = 0
         if listener is not None:
             heard = listener.changes
             if listener.connected and heard == self._heard and not force:
                 return
+        if arrived is not None and arrived < self._read_at and not force:
+            return  # that read saw every write committed before this request arrived
+        began = time.monotonic()
         generation = self.store.generation()  # DatabaseError (503) when unreachable
         if generation != self.generation:
             with self._lock:
@@ -229,11 +246,12 @@ class Live:
                 self.revisions = revisions
                 self.generation = generation
         self._heard = heard
+        self._read_at = max(self._read_at, began)
 
     def principal(self, authorization: str | None) -> Principal:
         """The holder of the request's bearer token; 401 for none, a revoked or an
         unknown one (the three are not told apart)."""
-        self.refresh()
+        self.refresh(arrived=ARRIVED.get())
         principals, holders = self._tokens
         header = authorization or ""
         found = holders.get(header)
