@@ -119,7 +119,10 @@ def run(settings: Settings) -> None:
             log_level=settings.log_level,
             log_config=logs.uvicorn_config(settings.log_format, settings.log_level)
             or uvicorn.config.LOGGING_CONFIG,
-            access_log=settings.log_format != "json",  # JSON: the edge's lines, with ids
+            # JSON: the edge's lines, with ids. Above info no access line is printed:
+            # uvicorn would still format one per request (some microseconds each).
+            access_log=settings.log_format != "json"
+            and settings.log_level.lower() in ("trace", "debug", "info"),
             timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
             # On SIGTERM or SIGINT: no new connections, the requests in flight finish
             # (for this long at most), then the app's shutdown stops background work.
