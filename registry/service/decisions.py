@@ -26,6 +26,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import msgspec
 
@@ -67,23 +68,23 @@ def new_id() -> str:
         _last[0], _last[1] = ms, count
         # Random bits from a pool read from the OS a few kilobytes at a time: one
         # system call per 512 ids, not one per id (it was a quarter of the id's cost).
-        at = _last[2]
-        if at + 8 > len(_pool[0]):
-            _pool[0], at = os.urandom(_POOL_BYTES), 0
-        _last[2] = at + 8
-        rand = int.from_bytes(_pool[0][at : at + 8]) & _RANDOM_62
+        bits, at = _pool
+        if at + 8 > len(bits):
+            bits, at = os.urandom(_POOL_BYTES), 0
+        _pool[0], _pool[1] = bits, at + 8
+        rand = int.from_bytes(bits[at : at + 8]) & _RANDOM_62
     value = (ms << 80) | ((0x7000 | count) << 64) | _VARIANT | rand
     hexed = f"{value:032x}"
     return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
 
 
 def _forget_pool() -> None:  # a forked child must not reuse its parent's random bits
-    _pool[0], _last[2] = b"", 0
+    _pool[0], _pool[1] = b"", 0
 
 
 _ordering = threading.Lock()
-_last = [0, 0, 0]  # the last id's millisecond and counter; where the pool is read
-_pool = [b""]
+_last = [0, 0]  # the last id's millisecond and counter
+_pool: list[Any] = [b"", 0]  # random bytes from the OS, and how many of them are used
 _POOL_BYTES = 4096
 _RANDOM_62 = (1 << 62) - 1
 _VARIANT = 1 << 63  # the RFC's variant, binary 10, above the 62 random bits

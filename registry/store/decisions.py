@@ -114,12 +114,17 @@ _encode = msgspec.json.Encoder().encode
 ROWS_PER_INSERT = 500
 
 
-def _insert_many(connection: Any, insert_sql: str, rows: list[tuple[object, ...]]) -> None:
-    head, _, one = insert_sql.partition("VALUES ")
+_COLUMNS = f"month, {', '.join(HASHED)}, previous, hash"
+_COPY = f"COPY decisions ({_COLUMNS}) FROM STDIN"  # PostgreSQL
+_ROW = f"({', '.join(['?'] * (len(HASHED) + 3))})"  # SQLite's placeholders for one row
+
+
+def _insert_many(connection: Any, rows: list[tuple[object, ...]]) -> None:
     for start in range(0, len(rows), ROWS_PER_INSERT):
         chunk = rows[start : start + ROWS_PER_INSERT]
-        values = [value for row in chunk for value in row]
-        connection.exec_driver_sql(f"{head}VALUES {', '.join([one] * len(chunk))}", tuple(values))
+        values = tuple(value for row in chunk for value in row)
+        marks = ", ".join([_ROW] * len(chunk))
+        connection.exec_driver_sql(f"INSERT INTO decisions ({_COLUMNS}) VALUES {marks}", values)
 
 
 def at_of(decision_id: str) -> str:
@@ -172,12 +177,6 @@ class DecisionLog:
             self._partitions(months.values())
         with Session(self.engine) as session:
             connection = session.connection()
-            marks = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
-            insert_sql = (
-                f"INSERT INTO decisions (month, {', '.join(HASHED)}, previous, hash) "
-                f"VALUES ({', '.join([marks] * (len(HASHED) + 3))})"
-            )
-            copy_sql = f"COPY decisions (month, {', '.join(HASHED)}, previous, hash) FROM STDIN"
             for alliance in sorted(by_alliance):  # one lock order for every process
                 # A write first: SQLite takes its write lock here, for the whole flush.
                 connection.execute(_HEAD_ROW, {"alliance": alliance})
@@ -198,11 +197,11 @@ class DecisionLog:
                     previous = digest
                 if self.postgres:  # COPY: a few microseconds a row, executemany ~20
                     raw: Any = connection.connection.dbapi_connection
-                    with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
+                    with raw.cursor() as cursor, cursor.copy(_COPY) as copy:
                         for row in rows:
                             copy.write_row(row)
                 else:
-                    _insert_many(connection, insert_sql, rows)  # `at`: the last one's
+                    _insert_many(connection, rows)  # `at`: the last one's
                 if self.signer is not None:
                     chain = decisions_chain(alliance)
                     note = self.signer.sign(origin(self.registry_id, chain), size, previous, at)
