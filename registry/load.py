@@ -30,7 +30,14 @@ from registry import messages
 from registry.bundle import Bundle
 from registry.engine import paused_gc
 from registry.errors import LocatedError
-from registry.model import KINDS, SLUG_PATTERN, TICKET_SOURCES, AnyDocument, dec_hook
+from registry.model import (
+    KINDS,
+    SLUG_PATTERN,
+    TICKET_SOURCES,
+    AnyDocument,
+    dec_hook,
+    selector_names_fit,
+)
 from registry.references import Located, Place, Spot, Unchecked, assemble
 from registry.schema import kind_schema
 from registry.yamlnodes import Parsed, ParseError, lazy_json, parse_json, parse_yaml
@@ -130,11 +137,16 @@ def read_documents(texts: Iterable[tuple[str, str]], result: LoadResult) -> Docu
 _STORED = msgspec.json.Decoder(AnyDocument, dec_hook=dec_hook)
 
 
-def read_stored(texts: Iterable[tuple[str, str | AnyDocument]], result: LoadResult) -> Documents:
+def read_stored(
+    texts: Iterable[tuple[str, str | AnyDocument]], result: LoadResult, *, trusted: bool = False
+) -> Documents:
     """Documents the registry stored after checking them, decoded straight into their
     Structs: some five times faster than the checked path, which a document takes
     only if it no longer decodes (a database edited by hand). A document given
-    decoded already (kept from an earlier revision, unchanged since) is taken as is."""
+    decoded already (kept from an earlier revision, unchanged since) is taken as is.
+    `trusted`: the write path stored these as they are (`StoredDocument.intact`), so
+    their selectors' names, which msgspec does not check (model.NodeName), are not
+    checked again either."""
     found = Documents()
     with paused_gc:
         for name, text in texts:
@@ -142,6 +154,8 @@ def read_stored(texts: Iterable[tuple[str, str | AnyDocument]], result: LoadResu
                 try:
                     document = _STORED.decode(text)
                 except msgspec.DecodeError:
+                    document = None
+                if document is None or not (trusted or selector_names_fit(document)):
                     found += read_documents([(name, text)], result)
                     continue
                 parsed = lazy_json(text)
@@ -350,14 +364,22 @@ def _check_document(
             document = msgspec.convert(data, KINDS[kind], dec_hook=dec_hook)
         except msgspec.ValidationError:
             document = None
-        if document is not None and document.metadata.alliance is not None:
+        if (
+            document is not None
+            and document.metadata.alliance is not None
+            and selector_names_fit(document)
+        ):
             return document, None
     elif kind == "Alliance":  # the same, with what its schema adds checked here
         try:
             document = msgspec.convert(data, KINDS[kind], dec_hook=dec_hook)
         except msgspec.ValidationError:
             document = None
-        if document is not None and _plain_alliance(data, document):
+        if (
+            document is not None
+            and _plain_alliance(data, document)
+            and selector_names_fit(document)
+        ):
             return document, None
     errors = list(_validator(kind).iter_errors(data))
     if errors:

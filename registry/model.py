@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -70,8 +71,14 @@ class Duration(dt.timedelta):
 Slug = Annotated[str, Meta(pattern=SLUG_PATTERN)]
 Text = Annotated[str, Meta(min_length=1)]
 Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+$")]
+# A dimension or node a selector names: a Slug, but checked by `selector_names_fit`
+# (one regular expression over every name of a document) and by the JSON Schema, not
+# by msgspec on each string: those checks were most of the decode of a stored alliance
+# (benchmarks/README.md, "Loading and compiling").
+# (The schema says "type" again only to keep its keys in the order they had.)
+NodeName = Annotated[str, Meta(extra_json_schema={"type": "string", "pattern": SLUG_PATTERN})]
 # A selector: dimension -> the nodes it takes; an omitted dimension is the whole dimension.
-Where = dict[Slug, Annotated[list[Slug], Meta(min_length=1)]]
+Where = dict[NodeName, Annotated[list[NodeName], Meta(min_length=1)]]
 # Trees are recursive; their shape is checked by the schema ($defs/Tree) and the
 # dimensions module, so the Struct keeps the decoded value as it came.
 TreeValue = Annotated[Any, Meta(extra_json_schema={"$ref": "#/$defs/Tree"})]
@@ -347,6 +354,42 @@ AnyDocument = Alliance | Partner | Contract | Waiver | PolicySet | Expectation
 KINDS: dict[str, type[AnyDocument]] = {
     cls.__name__: cls for cls in (Alliance, Partner, Contract, Waiver, PolicySet, Expectation)
 }
+# Names joined by newlines, each a Slug (SLUG_PATTERN unanchored; no Slug holds a newline).
+_SLUG_LINES = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\n[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)?"
+)
+
+
+def selector_names_fit(document: AnyDocument) -> bool:
+    """Whether every dimension and node the document's selectors name is a Slug: what
+    msgspec does not check of a `Where` (see NodeName). A document that fails goes to
+    the JSON Schema, which says which name and why."""
+    names: list[str] = []
+    for where in _selectors(document):
+        names += where
+        for nodes in where.values():
+            names += nodes
+    return _SLUG_LINES.fullmatch("\n".join(names)) is not None
+
+
+def _selectors(document: AnyDocument) -> Iterator[Where]:
+    # Every place the model holds a Where (tests/test_selector_names.py walks the
+    # types to prove none is missed).
+    spec = document.spec
+    claims: list[Claim] = []
+    if isinstance(spec, AllianceSpec):
+        claims = list(spec.customer_face)
+    elif isinstance(spec, ContractSpec):
+        claims = spec.scope + spec.accountable
+        parts: list[Consulted | Handoff] = [*spec.consulted, *spec.handoffs]
+        yield from (p.where for p in parts if p.where is not None)
+    elif isinstance(spec, WaiverSpec):
+        yield spec.where
+    for claim in claims:
+        yield claim.where
+        yield from claim.except_
+
+
 # Which kinds carry `metadata.alliance`: required, optional or forbidden.
 ALLIANCE_FIELD: dict[str, Literal["required", "optional", "never"]] = {
     "Alliance": "never",

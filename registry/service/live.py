@@ -371,7 +371,8 @@ def compile_stored(
             if d.ref in known and before.etags.get(d.ref) == d.etag
         }
     result = LoadResult()
-    stored = read_stored(((f"{d.ref}.json", kept.get(d.ref, d.body)) for d in documents), result)
+    texts = ((f"{d.ref}.json", kept.get(d.ref, d.body)) for d in documents)
+    stored = read_stored(texts, result, trusted=trusted)
     earlier = {alliance: before.bundle} if trusted and before is not None else None
     bundle = bundle_documents(stored, result, trusted=trusted, earlier=earlier).bundles.get(
         alliance
