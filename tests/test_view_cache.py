@@ -3,6 +3,9 @@ cache drops the least recently used past its memory bound (REGISTRY_VIEW_MEMORY)
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from registry.access import Principal
@@ -111,3 +114,28 @@ def test_a_view_memory_that_cannot_be_used_is_refused(text: str, error: str) -> 
     with pytest.raises(SettingsError) as refused:
         Settings.from_env({"REGISTRY_VIEW_MEMORY": text})
     assert str(refused.value) == f"REGISTRY_VIEW_MEMORY: {error}"
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_closing_waits_for_the_compiles_the_listener_started(seeded: Store) -> None:
+    """A write heard by the listener starts compiling the new revision of each alliance
+    compiled before; closing waits for those compiles, so none reads the store after
+    it closed (on a connection of a pool the close had dropped: left open, a leak)."""
+    registry = Registry(seeded)
+    registry.listen()
+    registry.view("metro-home")
+    live = registry._live
+    # The lock a build of revision 2 takes, held here: the compile the listener starts
+    # waits on it, so closing finds it under way.
+    with live._lock:
+        building = live._builds.setdefault(("metro-home", 2), threading.Lock())
+    building.acquire()
+    assert trial(registry) == 2
+    deadline = time.monotonic() + 10
+    while not live._warmers and time.monotonic() < deadline:  # the listener heard it
+        time.sleep(0.001)
+    assert live._warmers, "the listener started no compile"
+    threading.Timer(0.5, building.release).start()
+    registry.close()
+    assert [w for w in live._warmers if w.is_alive()] == []
+    assert registry.views.holds("metro-home", 2)

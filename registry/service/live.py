@@ -70,6 +70,9 @@ MAX_HOLDER_HEADER = 256
 MAX_HOLDERS = MAX_HOLDER_BYTES // MAX_HOLDER_HEADER
 # How long a process starting to listen waits for its listener to connect.
 LISTEN_WAIT_SECONDS = 3.0
+# How long stopping waits for the compiles the listener started (a large alliance's
+# takes about a second).
+WARM_STOP_SECONDS = 30.0
 
 # A compiled view takes about this many bytes of memory per byte of its stored JSON
 # documents, plus a fixed part (tracemalloc of the synthetic alliances: 17x for the
@@ -182,6 +185,10 @@ class Live:
         self._builds: dict[tuple[str, int], threading.Lock] = {}  # one per view being built
         self.listener: Listener | None = None
         self._heard = 0  # the listener's count of changes when last read
+        # Threads compiling what the listener heard changed: stopping waits for them,
+        # so none reads a store closed under it (its pooled connection would be left
+        # open, to a pool the close had dropped).
+        self._warmers: list[threading.Thread] = []
 
     def listen(self) -> None:
         """Hear writes by LISTEN/NOTIFY instead of reading the generation on every
@@ -192,10 +199,16 @@ class Live:
             if self.listener is not None:  # ready once it listens, if the database is up
                 self.listener.wait_connected(LISTEN_WAIT_SECONDS)
 
-    def stop_listening(self) -> None:
+    def stop_listening(self, timeout: float = WARM_STOP_SECONDS) -> None:
+        """Stop the listener, then wait (up to `timeout` seconds) for the compiles it
+        started."""
         if self.listener is not None:
-            self.listener.stop()
+            self.listener.stop()  # its thread has stopped: no warmer starts after this
             self.listener = None
+        deadline = time.monotonic() + timeout
+        for warmer in self._warmers:
+            warmer.join(max(0.0, deadline - time.monotonic()))
+        self._warmers = [w for w in self._warmers if w.is_alive()]
 
     def _heard_change(self) -> None:
         """In the listener's thread: read what changed, and start compiling the new
@@ -209,7 +222,12 @@ class Live:
             if before.get(name) not in (None, revision) and self.views.holds(name, before[name])
         ]
         if changed:
-            threading.Thread(target=self._warm, args=(changed,), daemon=True).start()
+            self._warmers = [w for w in self._warmers if w.is_alive()]
+            warmer = threading.Thread(
+                target=self._warm, args=(changed,), name="registry-warm", daemon=True
+            )
+            self._warmers.append(warmer)
+            warmer.start()
 
     def _warm(self, alliances: list[str]) -> None:
         for alliance in alliances:

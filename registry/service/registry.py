@@ -110,7 +110,7 @@ class Registry:
         flush the last decisions, then close the store."""
         self.stop_dispatch()
         self.background.stop(timeout)
-        self._live.stop_listening()
+        self._live.stop_listening(timeout)
         if self.recorder is not None:
             self.recorder.close()  # the last decisions, while the store is open
         self._store.close()
