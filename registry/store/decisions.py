@@ -50,9 +50,13 @@ def decisions_chain(alliance: str) -> str:
     return f"decisions/{alliance}"
 
 
-class Decision(msgspec.Struct, frozen=True, kw_only=True):
+class Decision(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One answer as the service hands it to the store (JSON columns as text). `at`
-    empty: the time in the id (a UUIDv7), read when it is written."""
+    empty: the time in the id (a UUIDv7), read when it is written.
+
+    Not tracked by the cyclic garbage collector (gc=False: texts and numbers hold no
+    cycles): thousands wait in the buffer each second, and tracked they made the
+    collector run through every compiled view again and again."""
 
     id: str
     alliance: str
