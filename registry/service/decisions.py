@@ -139,6 +139,9 @@ class Recorder:
         self.interval = interval
         self.limit = limit
         self._buffer: list[Decision] = []
+        # The buffer's own lock, a plain one (taken in C, on every answer), apart from
+        # the condition the flusher waits on and a full buffer's recorders wait for.
+        self._buffered = threading.Lock()
         self._changed = threading.Condition()
         self._flushing = threading.Lock()  # one flush at a time
         self._stopped = False
@@ -156,13 +159,18 @@ class Recorder:
     def record(self, decisions: Sequence[Decision]) -> None:
         """Buffer the decisions; wait while the buffer is full (never on the event loop:
         ask `full` first there)."""
+        if self._thread is None:
+            self.start()
+        if len(self._buffer) >= self.limit:
+            self._wait_for_room()
+        with self._buffered:
+            self._buffer.extend(decisions)
+
+    def _wait_for_room(self) -> None:
         with self._changed:
-            if self._thread is None and not self._stopped:
-                self._start()
             while len(self._buffer) >= self.limit and not self._stopped:
                 self._changed.notify_all()  # wake the flusher now
                 self._changed.wait(self.interval)
-            self._buffer.extend(decisions)
 
     def start(self) -> None:
         with self._changed:
@@ -201,7 +209,7 @@ class Recorder:
         """Write what is buffered now; return how many were written (0 on a failure,
         which keeps them for the next flush)."""
         with self._flushing:
-            with self._changed:
+            with self._buffered:
                 batch, self._buffer = self._buffer, []
             BUFFERED.set(len(batch))
             if not batch:
@@ -210,7 +218,7 @@ class Recorder:
             try:
                 self._store.decisions.append(batch)
             except Exception as exc:
-                with self._changed:
+                with self._buffered:
                     self._buffer[:0] = batch
                 log.warning(
                     "decision log: flush of %d failed, kept for the next: %s", len(batch), exc

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -126,7 +127,7 @@ _ROW = f"({', '.join(['?'] * (len(HASHED) + 3))})"  # SQLite's placeholders for 
 def _insert_many(connection: Any, rows: list[tuple[object, ...]]) -> None:
     for start in range(0, len(rows), ROWS_PER_INSERT):
         chunk = rows[start : start + ROWS_PER_INSERT]
-        values = tuple(value for row in chunk for value in row)
+        values = tuple(itertools.chain.from_iterable(chunk))  # at C speed: 19 a row
         marks = ", ".join([_ROW] * len(chunk))
         connection.exec_driver_sql(f"INSERT INTO decisions ({_COLUMNS}) VALUES {marks}", values)
 
