@@ -74,7 +74,7 @@ Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+$")]
 # A dimension or node a selector names: a Slug, but checked by `selector_names_fit`
 # (one regular expression over every name of a document) and by the JSON Schema, not
 # by msgspec on each string: those checks were most of the decode of a stored alliance
-# (benchmarks/README.md, "Loading and compiling").
+# (benchmarks/README.md, "Operations": the cold compile).
 # (The schema says "type" again only to keep its keys in the order they had.)
 NodeName = Annotated[str, Meta(extra_json_schema={"type": "string", "pattern": SLUG_PATTERN})]
 # A selector: dimension -> the nodes it takes; an omitted dimension is the whole dimension.
