@@ -32,6 +32,7 @@ from registry.errors import Forbidden, InvalidDocuments, InvalidRequest, NotFoun
 from registry.load import LoadResult, decode_text
 from registry.service import MAX_REVISION, Outcome, Registry, alliance_etag
 from registry.service import Request as WriteRequest
+from registry.wire import AllianceSummary, DocumentList, Snapshot, SnapshotDocument, StoredView
 from registry.yamlnodes import JSON_SYNTAX
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
@@ -70,40 +71,6 @@ REVISION_HEADER = ResponseHeader(
     description="the alliance revision it was written at",
     documentation_only=True,
 )
-
-
-class AllianceSummary(msgspec.Struct):
-    name: str
-    revision: int
-    etag: str
-
-
-class StoredView(msgspec.Struct):
-    kind: str
-    name: str
-    revision: int
-    etag: str
-    document: dict[str, Any]
-
-
-class DocumentList(msgspec.Struct):
-    alliance: str
-    revision: int
-    documents: list[StoredView]
-
-
-class SnapshotDocument(msgspec.Struct):
-    kind: str
-    name: str
-    revision: int
-    etag: str
-    document: msgspec.Raw  # the stored JSON as it is: not decoded to be encoded again
-
-
-class Snapshot(msgspec.Struct):
-    alliance: str
-    revision: int
-    documents: list[SnapshotDocument]
 
 
 ANSWER_TAG_HEADER = ResponseHeader(

@@ -10,7 +10,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, Operation, Parameter, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 
-from registry.api.problems import MEDIA_TYPE, Problem
+from registry.api.problems import MEDIA_TYPE
+from registry.wire import Problem
 
 WHEN = {
     400: "a malformed parameter or body, or an unknown dimension or node (with the choices)",

@@ -15,7 +15,6 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import ParameterKwarg
@@ -38,32 +37,12 @@ from registry.errors import (
     Unavailable,
 )
 from registry.plan import Plan
+from registry.wire import Problem, ProblemError
 
 MEDIA_TYPE = "application/problem+json"
 # Errors listed in one problem: enough to fix a request by, and a bound on its size.
 MAX_LISTED = 100
 log = logging.getLogger("registry.api")
-
-
-class ProblemError(msgspec.Struct, omit_defaults=True):
-    """One error: a JSON path and a message, plus the file position for documents."""
-
-    path: str
-    message: str
-    file: str | None = None
-    line: int | None = None
-    column: int | None = None
-
-
-class Problem(msgspec.Struct, omit_defaults=True):
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: list[ProblemError] = []
-    plan: Plan | None = None  # 409: what the refused change would have done
-    etag: str | None = None  # 412: the current ETag, to retry against
 
 
 # The status of each kind of refusal; a subclass takes its nearest ancestor's.

@@ -21,10 +21,11 @@ from registry.api.access import authorize, registry
 from registry.api.asked import Asked, KnownAt, Revision, asked_about, viewed
 from registry.api.bodies import decoded, where
 from registry.api.openapi import json_body, problems
-from registry.api.problems import MEDIA_TYPE, Problem
+from registry.api.problems import MEDIA_TYPE
 from registry.service import Registry
 from registry.service.decisions import new_id, now, record_of
 from registry.tickets import Routing, route
+from registry.wire import Problem
 
 TICKET = Schema(
     type=OpenAPIType.OBJECT,

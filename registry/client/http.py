@@ -30,32 +30,13 @@ from registry.findings import Report
 from registry.plan import Plan
 from registry.resolve import Answer
 from registry.settings import ClientSettings
+from registry.wire import AllianceSummary, DocumentList, Problem
 
 JSON = "application/json"
 RETRIES = 4  # attempts after the first
 BACKOFF_SECONDS = 0.25  # the first wait; doubled each time
 MAX_WAIT_SECONDS = 10.0  # no wait is longer, whatever Retry-After says
 T = TypeVar("T")
-
-
-class AllianceSummary(msgspec.Struct):
-    name: str
-    revision: int
-    etag: str
-
-
-class StoredView(msgspec.Struct):
-    kind: str
-    name: str
-    revision: int
-    etag: str
-    document: dict[str, Any]
-
-
-class DocumentList(msgspec.Struct):
-    alliance: str
-    revision: int
-    documents: list[StoredView]
 
 
 class DocumentResult(msgspec.Struct):
@@ -73,27 +54,6 @@ class Outcome(msgspec.Struct, kw_only=True, rename="camel"):
     forced: bool = False
     documents: list[DocumentResult]
     plan: Plan | None
-
-
-class ProblemError(msgspec.Struct, omit_defaults=True):
-    path: str
-    message: str
-    file: str | None = None
-    line: int | None = None
-    column: int | None = None
-
-
-class Problem(msgspec.Struct, omit_defaults=True):
-    """RFC 9457 problem details, as the server's `api/problems.py` sends them."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: list[ProblemError] = []
-    plan: Plan | None = None
-    etag: str | None = None
 
 
 class ClientError(RegistryError):

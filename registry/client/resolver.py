@@ -34,22 +34,11 @@ import msgspec
 
 from registry.load import LoadResult, bundle_documents, read_stored
 from registry.resolve import Answer, OwnerIndex
+from registry.wire import Snapshot
 
 log = logging.getLogger("registry.client")
 
 REVISION_EVENT = "alliance.revision"
-
-
-class SnapshotDocument(msgspec.Struct):
-    kind: str
-    name: str
-    document: msgspec.Raw
-
-
-class Snapshot(msgspec.Struct):
-    alliance: str
-    revision: int
-    documents: list[SnapshotDocument]
 
 
 class ResolverError(Exception):
