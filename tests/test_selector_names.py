@@ -2,8 +2,8 @@
 expression over a whole document, not by msgspec per string (model.NodeName). These
 tests prove that check sees every place the model holds such a name: the types are
 walked to find each place, the examples are shown to fill each one, and a bad name put
-in each spot of every example document is refused with the schema's message, read
-from a file and from the store alike."""
+in the first spot of each place (a dimension, a node) in every example file is refused
+with the schema's message, read from a file and from the store alike."""
 
 from __future__ import annotations
 
