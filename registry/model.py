@@ -355,9 +355,8 @@ KINDS: dict[str, type[AnyDocument]] = {
     cls.__name__: cls for cls in (Alliance, Partner, Contract, Waiver, PolicySet, Expectation)
 }
 # Names joined by newlines, each a Slug (SLUG_PATTERN unanchored; no Slug holds a newline).
-_SLUG_LINES = re.compile(
-    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\n[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)?"
-)
+_SLUG = SLUG_PATTERN.removeprefix("^").removesuffix("$")
+_SLUG_LINES = re.compile(rf"(?:{_SLUG}(?:\n{_SLUG})*)?")
 
 
 def selector_names_fit(document: AnyDocument) -> bool:
