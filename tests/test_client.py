@@ -1,4 +1,5 @@
-"""registry.client: its answer types are the server's (the same JSON Schema), it
+"""registry.client: its answer types are the server's (one type in registry.wire, or
+the same JSON Schema where the client keeps a copy of the service's), it
 reads and writes through the API (in process here; tests/test_repository_loop.py
 runs it against a live server), tries again on connection errors and 503 with
 Retry-After, and refuses with the problem the server sent."""
@@ -14,9 +15,10 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from registry import wire
 from registry.api import documents as api_documents
 from registry.api import problems as api_problems
-from registry.client import Client, ClientError, http
+from registry.client import AllianceSummary, Client, ClientError, DocumentList, Problem, http
 from registry.errors import InvalidRequest
 from registry.service import writes
 from registry.settings import ClientSettings
@@ -27,13 +29,21 @@ from registry.settings import ClientSettings
     [
         (http.Outcome, writes.Outcome),
         (http.DocumentResult, writes.DocumentResult),
-        (http.DocumentList, api_documents.DocumentList),
-        (http.AllianceSummary, api_documents.AllianceSummary),
-        (http.Problem, api_problems.Problem),
     ],
 )
 def test_the_answer_types_are_the_servers(mine: type, theirs: type) -> None:
     assert shape(msgspec.json.schema(mine)) == shape(msgspec.json.schema(theirs))
+
+
+def test_the_api_bodies_are_one_type_on_both_sides() -> None:
+    assert (DocumentList, AllianceSummary, Problem) == (
+        wire.DocumentList,
+        wire.AllianceSummary,
+        wire.Problem,
+    )
+    assert api_documents.DocumentList is wire.DocumentList
+    assert api_documents.AllianceSummary is wire.AllianceSummary
+    assert api_problems.Problem is wire.Problem
 
 
 def shape(schema: Any) -> Any:
