@@ -24,12 +24,13 @@ from registry.access import digest
 from registry.checkpoint import Signer
 from registry.cli import main
 from registry.server import create_app
-from registry.service import Recorder, Registry, verify_evidence
+from registry.service import Filters, Recorder, Registry, verify_evidence
 from registry.service.decisions import new_id
 from registry.service.metrics import exposition
 from registry.service.writes import Request, write
 from registry.settings import Settings
 from registry.store import Store
+from registry.store.decisions import Decision, decision_hash
 from tests.apitools import AS_OF, FASTNET_NARROWED, A, problem
 from tests.conftest import ALLIANCE, SIGNER, bearer
 
@@ -540,10 +541,51 @@ class FailingStore:
         self.written: list[Any] = []
         self.decisions = self
 
-    def append(self, batch: list[Any]) -> None:
+    def append(self, batch: list[Any], maybe_stored: int = 0) -> None:
         if not self.up.is_set():
             raise RuntimeError("the database is down")
         self.written += batch
+
+
+class CommitThenFail:
+    """A real store's decision log whose first append commits and then raises, as when
+    the connection is lost while the commit lands."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.decisions = self
+        self.failed = False
+
+    def append(self, batch: list[Decision], maybe_stored: int = 0) -> None:
+        self.store.decisions.append(batch, maybe_stored)
+        if not self.failed:
+            self.failed = True
+            raise OSError("server closed the connection unexpectedly")
+
+
+def a_decision(category: str) -> Decision:
+    return Decision(
+        id=new_id(), alliance=ALLIANCE, at="", kind="owner", revision=1, day=AS_OF,
+        query=f'{{"category":"{category}"}}', status="owned", owner=None, face=None,
+        handoff=None, partners=",", token=1, role="resolver", ticket=None,
+    )  # fmt: skip
+
+
+def test_a_flush_whose_commit_landed_after_all_is_not_written_twice(seeded: Store) -> None:
+    recorder = Recorder(CommitThenFail(seeded), 60)  # type: ignore[arg-type]
+    first = [a_decision(c) for c in ("outage", "refund", "billing")]
+    recorder.record(first)
+    assert recorder.flush() == 0  # told it failed, yet it landed
+    later = [a_decision(c) for c in ("outage", "installation")]
+    recorder.record(later)
+    assert recorder.flush() == 5  # the first three found and skipped, not a duplicate key
+    recorder.close()
+    chain = list(reversed(seeded.decisions.page(ALLIANCE, Filters(), 100)))
+    assert [d.id for d in chain] == [d.id for d in first + later]
+    assert [d.seq for d in chain] == [1, 2, 3, 4, 5]
+    previous = [chain[0].previous] + [d.hash for d in chain[:-1]]
+    assert [d.previous for d in chain] == previous
+    assert all(decision_hash(d) == d.hash for d in chain)
 
 
 def test_decision_ids_are_ordered_uuid7s_of_their_millisecond() -> None:

@@ -10,7 +10,8 @@ The buffer is bounded (MAX_BUFFERED). Nothing is dropped when it is full: record
 waits for the flush to make room (back-pressure), so answers slow down rather than
 go unrecorded; the API records in a worker thread when the buffer is full, so the
 event loop never waits. A flush that fails (the database down) keeps its decisions
-in the buffer and is tried again at the next interval.
+in the buffer and is tried again at the next interval; as its commit may have landed
+all the same (the connection lost as it committed), the retry skips those stored.
 
 The metrics are kept by the flush, once an interval, never by an answer:
 `registry_decisions_recorded_total` counts the decisions written to the store, and
@@ -144,6 +145,9 @@ class Recorder:
         self._buffered = threading.Lock()
         self._changed = threading.Condition()
         self._flushing = threading.Lock()  # one flush at a time
+        # How many of the buffer's first decisions a failed flush may have written after
+        # all (its commit lost with the connection): the next flush skips those stored.
+        self._uncertain = 0
         self._stopped = False
         self._thread: threading.Thread | None = None
         self.recorded = 0  # decisions written to the store by this process
@@ -216,14 +220,16 @@ class Recorder:
                 return 0
             started = time.perf_counter()
             try:
-                self._store.decisions.append(batch)
+                self._store.decisions.append(batch, maybe_stored=self._uncertain)
             except Exception as exc:
                 with self._buffered:
                     self._buffer[:0] = batch
+                self._uncertain = len(batch)
                 log.warning(
                     "decision log: flush of %d failed, kept for the next: %s", len(batch), exc
                 )
                 return 0
+            self._uncertain = 0
             RECORDED.inc(len(batch))
             with self._changed:
                 self.recorded += len(batch)

@@ -163,11 +163,17 @@ class DecisionLog:
         self.postgres = engine.dialect.name == "postgresql"
         self._months: set[int] = set()
 
-    def append(self, decisions: Sequence[Decision]) -> None:
+    def append(self, decisions: Sequence[Decision], maybe_stored: int = 0) -> None:
         """Append the decisions, in order, to their alliances' chains in one
-        transaction, signing each chain's new head when the store has a key."""
+        transaction, signing each chain's new head when the store has a key.
+
+        `maybe_stored`: the first so many may be in the store already (an earlier
+        append failed and its commit may have landed, the connection lost as it
+        committed): those found are skipped, so a retry neither writes one twice nor
+        fails for ever on the duplicate key."""
         if not decisions:
             return
+        uncertain = {d.id for d in decisions[:maybe_stored]}
         by_alliance: dict[str, list[tuple[Decision, str]]] = {}
         ats: dict[str, str] = {}  # a UUIDv7's first 13 characters -> its time
         months: dict[str, int] = {}  # "YYYY-MM" -> its partition's month
@@ -190,8 +196,13 @@ class DecisionLog:
                     query = query.with_for_update()
                 head = session.exec(query).one()
                 size, previous = head.size, head.head or GENESIS
+                pending = by_alliance[alliance]
+                if uncertain:  # after the head's lock: an earlier commit has finished
+                    pending = _unstored(session, alliance, pending, uncertain)
+                    if not pending:
+                        continue
                 rows = []
-                for d, at in by_alliance[alliance]:
+                for d, at in pending:
                     size += 1
                     fields = [
                         d.id, alliance, size, at, d.kind, d.revision, d.day, d.query, d.status,
@@ -361,6 +372,24 @@ class DecisionLog:
                 )
             session.commit()
         return removed
+
+
+def _unstored(
+    session: Session, alliance: str, pending: list[tuple[Decision, str]], uncertain: set[str]
+) -> list[tuple[Decision, str]]:
+    """The pending decisions of the alliance that are not in the store yet."""
+    asked = [d.id for d, _ in pending if d.id in uncertain]
+    found: set[str] = set()
+    for start in range(0, len(asked), ROWS_PER_INSERT):
+        chunk = asked[start : start + ROWS_PER_INSERT]
+        found.update(
+            session.exec(
+                select(DecisionRow.id).where(
+                    DecisionRow.alliance == alliance, col(DecisionRow.id).in_(chunk)
+                )
+            )
+        )
+    return [(d, at) for d, at in pending if d.id not in found]
 
 
 _HEAD_ROW = text(
